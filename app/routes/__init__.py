@@ -1,0 +1,1 @@
+"""One module per resource; a reader finds an endpoint by its URL."""

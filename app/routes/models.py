@@ -1,0 +1,41 @@
+"""``GET /api/models`` (the registry's cards) and ``GET /models/{id}/{file}`` (TF.js files, cached)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException
+from fastapi.responses import FileResponse
+
+from app.deps import RegistryDep, SettingsDep
+
+router = APIRouter(tags=["models"])
+
+
+@router.get("/api/models")
+def list_models(registry: RegistryDep) -> dict[str, Any]:
+    """Every servable model's card, plus the URL of its TF.js ``model.json``."""
+    return {
+        "models": [
+            {**entry.card, "model_url": f"/models/{entry.id}/{entry.card['model_file']}"}
+            for entry in registry.models
+        ],
+        "problems": list(registry.problems),
+    }
+
+
+@router.get("/models/{model_id}/{filename}")
+def model_file(model_id: str, filename: str, registry: RegistryDep, settings: SettingsDep) -> FileResponse:
+    """One file of a model folder (model.json, weight shards, card.json), with caching headers."""
+    entry = registry.get(model_id)
+    if entry is None:
+        raise HTTPException(404, f"No model {model_id!r}. Known models: {[m.id for m in registry.models]}")
+    path = (entry.folder / filename).resolve()
+    if path.parent != entry.folder.resolve() or not path.is_file():
+        raise HTTPException(404, f"Model {model_id!r} has no file {filename!r}")
+    media = "application/json" if path.suffix == ".json" else "application/octet-stream"
+    return FileResponse(
+        path,
+        media_type=media,
+        headers={"Cache-Control": f"public, max-age={settings.model_cache_seconds}"},
+    )

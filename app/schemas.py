@@ -1,0 +1,147 @@
+"""Request and response schemas of the JSON API (the contract scripts and the page depend on)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = [
+    "CurveIn",
+    "CurvePoints",
+    "CurveResult",
+    "FitRequest",
+    "FitResponse",
+    "ModelRef",
+    "ReportCurve",
+    "ReportRequest",
+    "WellIn",
+]
+
+#: A finite number (JSON NaN/Infinity are rejected with a clear message).
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+#: A concentration in µM: finite and ≥ 0 (0 = vehicle control).
+Concentration = Annotated[float, Field(allow_inf_nan=False, ge=0)]
+Label = Annotated[str, Field(max_length=200)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CurveIn(_Strict):
+    """One dose-response curve: paired concentrations (µM) and responses (OD450 or any unit)."""
+
+    label: Label = "curve"
+    concentrations_um: list[Concentration] = Field(min_length=1)
+    responses: list[Finite] = Field(min_length=1)
+    fix_top: Finite | None = Field(None, description="Fix Top (e.g. mean of the vehicle controls)")
+    fix_bottom: Finite | None = Field(None, description="Fix Bottom (e.g. 0 or the blank's OD450)")
+
+    @model_validator(mode="after")
+    def _same_length(self) -> CurveIn:
+        if len(self.concentrations_um) != len(self.responses):
+            raise ValueError(
+                f"concentrations_um has {len(self.concentrations_um)} values but responses has "
+                f"{len(self.responses)}: give one response per concentration"
+            )
+        return self
+
+
+class FitRequest(_Strict):
+    """``POST /api/fit`` body: one or many curves, fitted independently, results in the same order."""
+
+    curves: list[CurveIn] = Field(min_length=1)
+
+
+class CurvePoints(BaseModel):
+    """The fitted curve sampled on a log grid across the tested range, for plotting."""
+
+    concentrations_um: list[float]
+    responses: list[float]
+
+
+class CurveResult(BaseModel):
+    """One curve's fit. Values that do not exist (e.g. the IC50 of a flat curve) are null; status says why."""
+
+    model_config = ConfigDict(extra="allow")
+
+    label: str
+    status: str = Field(
+        description="ok, no_effect, ic50_above_range, ic50_below_range, ambiguous, "
+        "not_converged or insufficient_data"
+    )
+    message: str = Field(description="The status in plain words")
+    ic50_um: float | None = Field(description="Relative IC50: the curve's midpoint (µM)")
+    ic50_ci_um: list[float | None] | None = Field(description="95 % confidence interval of the IC50 (µM)")
+    ic50_abs_um: float | None = Field(None, description="Absolute IC50: response = 50 % of Top (µM)")
+    hill: float | None = Field(description="Hill slope; positive for a falling curve")
+    top: float | None
+    bottom: float | None
+    r2: float | None
+    curve: CurvePoints
+
+
+class FitResponse(BaseModel):
+    """``POST /api/fit`` response."""
+
+    results: list[CurveResult]
+
+
+class ModelRef(_Strict):
+    """Which model produced the predictions (from its card)."""
+
+    id: Label | None = None
+    name: Label | None = None
+    version: Label | None = None
+    synthetic: bool | None = None
+
+
+class WellIn(_Strict):
+    """One well of a curve in the report: its image, concentration and predicted OD450."""
+
+    image: Label = ""
+    well: Annotated[str, Field(max_length=12)] = ""
+    concentration_um: Concentration
+    od450: Finite
+    excluded: bool = False
+    flags: list[Label] = Field(default_factory=list, max_length=20)
+
+
+class ReportCurve(_Strict):
+    """A curve of the report: its wells (preferred) or plain arrays, plus what the report should name."""
+
+    label: Label = "curve"
+    cell_line: Label = ""
+    drug: Label = ""
+    model: ModelRef | None = None
+    wells: list[WellIn] | None = None
+    concentrations_um: list[Concentration] | None = None
+    responses: list[Finite] | None = None
+    fix_top: Finite | None = None
+    fix_bottom: Finite | None = None
+    notes: list[Label] = Field(default_factory=list, max_length=20)
+
+    @model_validator(mode="after")
+    def _has_data(self) -> ReportCurve:
+        if self.wells is None:
+            if self.concentrations_um is None or self.responses is None:
+                raise ValueError("give either wells or both concentrations_um and responses")
+            CurveIn(label=self.label, concentrations_um=self.concentrations_um, responses=self.responses)
+        elif not self.wells:
+            raise ValueError("wells is empty: a curve needs at least one well")
+        return self
+
+    def included(self) -> tuple[list[float], list[float]]:
+        """Concentrations (µM) and responses of the wells that are not excluded."""
+        if self.wells is None:
+            return list(self.concentrations_um or []), list(self.responses or [])
+        kept = [w for w in self.wells if not w.excluded]
+        return [w.concentration_um for w in kept], [w.od450 for w in kept]
+
+
+class ReportRequest(_Strict):
+    """``POST /api/report.csv`` body: the curves of one session, and optional free-text notes."""
+
+    curves: list[ReportCurve] = Field(min_length=1)
+    title: Label = "nostain IC50 report"

@@ -1,0 +1,64 @@
+"""Every default of the training pipeline in one place, with where it comes from.
+
+"Paper" means Cho et al., Sci Rep 12:6610 (2022) — its facts are summarised in ``shared/PAPER.md``.
+Values the paper does not state are marked "ours" with the reason.
+"""
+
+from __future__ import annotations
+
+from training.preprocess import INPUT_SIZE
+
+__all__ = [
+    "BACKBONES",
+    "BATCH_SIZE",
+    "CV_FOLDS",
+    "DEFAULT_BACKBONE",
+    "EPOCHS",
+    "FINE_TUNE_LEARNING_RATE",
+    "HEAD_UNITS",
+    "INPUT_SIZE",
+    "LEARNING_RATE",
+    "N_TEST_SERIES",
+    "N_TRAINVAL_SERIES",
+    "N_VAL_SERIES",
+    "N_VIEWS",
+    "PATIENCE",
+    "SEED",
+    "TSNE_PERPLEXITY",
+]
+
+#: Backbones the paper compared (Methods, "Deep learning model"; Table S1). MobileNetV2 is the paper's choice.
+BACKBONES = ("MobileNetV2", "InceptionV3", "InceptionResNetV2")
+DEFAULT_BACKBONE = "MobileNetV2"
+
+#: Hidden units of the regression head: GAP → Dense(10, relu) → Dense(1) (paper, Methods / Fig. 1).
+HEAD_UNITS = 10
+
+#: Dose series per cell line in the paper's split: 18 for training/validation (198 images), 6 for test
+#: (66 images) (paper, Methods "Dataset").
+N_TRAINVAL_SERIES = 18
+N_TEST_SERIES = 6
+#: Of the 18 training/validation series, how many are held out for early stopping (ours: the paper does not
+#: say how it split training from validation; 4 of 18 ≈ 22 %).
+N_VAL_SERIES = 4
+#: Folds of the cross-validation by dose series (paper, Tables S1/S2: "4-fold cross-validation").
+CV_FOLDS = 4
+
+#: Views per image for the cached-feature training: view 0 is the un-augmented image, the rest are random
+#: augmentations (ours: the paper augmented on the fly; 8 fixed views make a frozen-backbone run take
+#: minutes on a CPU — see benchmarks/bench_train.py).
+N_VIEWS = 8
+
+#: Optimiser and stopping (ours; the paper does not give them). Adam on mean squared error of OD450.
+LEARNING_RATE = 1e-3
+FINE_TUNE_LEARNING_RATE = 1e-4
+BATCH_SIZE = 32
+EPOCHS = 300
+#: Epochs without improvement of the validation loss before stopping (best weights are restored).
+PATIENCE = 30
+
+#: The one seed every run starts from unless told otherwise (ours).
+SEED = 0
+
+#: t-SNE perplexity for the feature map (the paper's Fig. 4 does not state it; scikit-learn's default).
+TSNE_PERPLEXITY = 30.0
