@@ -4,7 +4,7 @@ Everything in ``training/`` reads datasets through :func:`load_manifest`, real l
 plates alike. One row per well image:
 
 Required columns
-    ``image``             path of the image file, relative to the manifest's folder (``/`` separators).
+    ``image``             path of the image file, relative to the manifest's folder (``\\`` is read as ``/``).
     ``cell_line``         e.g. ``A549``.
     ``drug``              e.g. ``doxorubicin``.
     ``concentration_um``  drug concentration in µM, a number ≥ 0 (0 = vehicle control).
@@ -205,7 +205,8 @@ def _normalise(
                 problems.append(f"row {_csv_row(i)}: {name} is empty")
                 values.append("")
             else:
-                values.append(str(value).strip())
+                text = str(value).strip()
+                values.append(text.replace("\\", "/") if name == "image" else text)
         out[name] = values
 
     wells = []
@@ -301,7 +302,7 @@ def _user_column(values: pd.Series) -> pd.Series:
         numbers = pd.Series(parsed, dtype="float64")
         finite = numbers.dropna()
         if len(finite) and (finite == finite.round()).all() and finite.abs().max() < 2**53:
-            return pd.Series(pd.array([pd.NA if math.isnan(p) else int(p) for p in parsed], dtype="Int64"))
+            return pd.Series(pd.array([pd.NA if math.isnan(v) else int(v) for v in numbers], dtype="Int64"))
         return numbers
     return pd.Series(["" if _is_blank(v) else str(v) for v in values], dtype="object")
 
@@ -311,7 +312,7 @@ def _check_images(out: pd.DataFrame, *, root: Path, check_files: bool) -> list[s
     for i, image in enumerate(out["image"]):
         if not image:
             continue
-        relative = PurePosixPath(image.replace("\\", "/"))
+        relative = PurePosixPath(image)
         if relative.is_absolute() or re.match(r"^[A-Za-z]:", image):
             problems.append(
                 f"row {_csv_row(i)}: image {image!r} must be a path relative to the manifest's folder"
@@ -394,7 +395,10 @@ def load_manifest(
     """
     csv_path, root = _source_paths(folder_or_csv)
     try:
-        raw = pd.read_csv(csv_path, dtype=str, keep_default_na=False, skipinitialspace=True)
+        # utf-8-sig: spreadsheets often start the file with a byte-order mark
+        raw = pd.read_csv(
+            csv_path, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8-sig"
+        )
     except pd.errors.EmptyDataError:
         raise ManifestError(["the file is empty (no header, no rows)"], source=str(csv_path)) from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
