@@ -74,7 +74,9 @@ class CurveResult(BaseModel):
     message: str = Field(description="The status in plain words")
     ic50_um: float | None = Field(description="Relative IC50: the curve's midpoint (µM)")
     ic50_ci_um: list[float | None] | None = Field(description="95 % confidence interval of the IC50 (µM)")
-    ic50_abs_um: float | None = Field(None, description="Absolute IC50: response = 50 % of Top (µM)")
+    ic50_abs_um: float | None = Field(
+        None, description="Absolute IC50: the concentration where the response is 50 % of control (µM)"
+    )
     hill: float | None = Field(description="Hill slope; positive for a falling curve")
     top: float | None
     bottom: float | None

@@ -6,8 +6,9 @@ import math
 
 import numpy as np
 import pytest
-from app.doseresponse import fit_hill
 from fastapi.testclient import TestClient
+
+from app.doseresponse import fit_hill
 
 CONC = [0, 0.0001, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 100]
 
