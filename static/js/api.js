@@ -1,0 +1,63 @@
+// The server's JSON API (app/schemas.py): /api/fit and /api/report.csv. No DOM.
+
+/** An HTTP error with the server's explanation (FastAPI's `detail`, or app/errors.py's `problems`). */
+export class ApiError extends Error {
+  constructor(status, message, problems = []) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.problems = problems;
+  }
+}
+
+async function post(url, body) {
+  let response;
+  try {
+    response = await fetch(url, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  } catch (err) {
+    throw new ApiError(0, `the server did not answer (${err.message}); is nostain still running?`);
+  }
+  if (!response.ok) {
+    let detail = `${response.status} ${response.statusText}`;
+    let problems = [];
+    try {
+      const json = await response.json();
+      if (typeof json.detail === 'string') detail = json.detail;
+      else if (json.detail) detail = JSON.stringify(json.detail);
+      problems = json.problems ?? [];
+    } catch {
+      // not JSON: keep the status line
+    }
+    throw new ApiError(response.status, detail, problems);
+  }
+  return response;
+}
+
+/**
+ * Fit the Hill equation to curves (POST /api/fit).
+ *
+ * @param {{label: string, concentrations_um: number[], responses: number[], fix_top?: number|null,
+ *   fix_bottom?: number|null}[]} curves
+ * @returns {Promise<object[]>}  one result per curve, in order (status, message, ic50_um, ic50_ci_um, …)
+ */
+export async function fitCurves(curves) {
+  const response = await post('/api/fit', { curves });
+  return (await response.json()).results;
+}
+
+/**
+ * The IC50 report as CSV (POST /api/report.csv).
+ *
+ * @param {{curves: object[], title?: string}} request  app.schemas.ReportRequest
+ * @returns {Promise<{blob: Blob, filename: string}>}
+ */
+export async function reportCsv(request) {
+  const response = await post('/api/report.csv', request);
+  const disposition = response.headers.get('Content-Disposition') ?? '';
+  const filename = /filename="([^"]+)"/.exec(disposition)?.[1] ?? 'nostain-report.csv';
+  return { blob: await response.blob(), filename };
+}
