@@ -52,3 +52,11 @@ def test_empty_or_missing_models_dir_is_an_empty_registry(tmp_path: Path) -> Non
 
 def test_healthz(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok", "version": __version__, "models": 1}
+
+
+def test_api_docs_are_served_without_a_cdn(client: TestClient) -> None:
+    html = client.get("/docs").text
+    assert "/static/vendor/swagger-ui-bundle.js" in html and "/openapi.json" in html
+    assert "cdn" not in html.lower()
+    assert client.get("/static/vendor/swagger-ui-bundle.js").status_code == 200
+    assert "/api/fit" in client.get("/openapi.json").json()["paths"]
