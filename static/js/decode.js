@@ -1,7 +1,7 @@
 // Decoding an image file to 8-bit pixels, as training/preprocess.py `load_rgb` does: EXIF orientation
 // applied, no colour management, alpha ignored later. Runs in a Web Worker (createImageBitmap, then a
-// VideoFrame copy or an OffscreenCanvas); no DOM, no TF.js. One decoder per format, so TIFF (UTIF.js) can be
-// added beside the rest.
+// VideoFrame copy or an OffscreenCanvas); no DOM, no TF.js. One decoder per format: TIFF (UTIF.js) and
+// 16-bit PNG (pako) are decoded here, mapped to 8 bit by training's to_uint8 rule.
 
 /** A file that cannot become a model input; `kind` says why in one word, `message` in plain words. */
 export class ImageProblem extends Error {
@@ -128,9 +128,198 @@ async function decodeWithBrowser(blob, format) {
   }
 }
 
+// ------------------------------------------------------------------ 16-bit PNG and TIFF (own decoders)
+//
+// 16 → 8 bit follows training/preprocess.py `to_uint8`: round(v · 255 / 65535), half up, in float64
+// (Chromium's own 16-bit PNG conversion differs from it by up to 1 level, so 16-bit PNGs are decoded here).
+
+const SCALE16 = 255 / 65535;
+let lut16 = null;
+
+/** to_uint8 for 16-bit values: a 65536-entry table. */
+function table16() {
+  if (!lut16) {
+    lut16 = new Uint8Array(65536);
+    for (let v = 0; v < 65536; v++) lut16[v] = Math.min(255, Math.floor(v * SCALE16 + 0.5));
+  }
+  return lut16;
+}
+
+/**
+ * Samples (grey, grey+alpha, RGB or RGBA; 8 or 16 bit) → RGBA bytes, as training's `_as_rgb(to_uint8(·))`.
+ *
+ * @param {(i: number) => number} sample  sample i (row-major, interleaved) as an unsigned integer
+ */
+function toRGBA(sample, width, height, channels, bits) {
+  const map = bits === 16 ? table16() : null;
+  const n = width * height;
+  const out = new Uint8ClampedArray(n * 4);
+  for (let p = 0, s = 0, q = 0; p < n; p++, s += channels, q += 4) {
+    const v = (i) => (map ? map[sample(s + i)] : sample(s + i));
+    if (channels <= 2) {
+      const g = v(0);
+      out[q] = g;
+      out[q + 1] = g;
+      out[q + 2] = g;
+    } else {
+      out[q] = v(0);
+      out[q + 1] = v(1);
+      out[q + 2] = v(2);
+    }
+    out[q + 3] = 255;
+  }
+  return out;
+}
+
+async function loadScript(path) {
+  await import(path); // classic UMD scripts: they set self.pako / self.UTIF
+}
+
+async function vendor(name) {
+  if (name === 'UTIF' && !globalThis.UTIF) {
+    if (!globalThis.pako) await loadScript('../vendor/pako.min.js');
+    await loadScript('../vendor/UTIF.js');
+  } else if (name === 'pako' && !globalThis.pako) {
+    await loadScript('../vendor/pako.min.js');
+  }
+  return globalThis[name];
+}
+
+/** Header of a PNG: {width, height, bitDepth, colorType, interlace}. */
+function pngHeader(bytes) {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (bytes.length < 33 || String.fromCharCode(...bytes.subarray(12, 16)) !== 'IHDR') return null;
+  return {
+    width: view.getUint32(16),
+    height: view.getUint32(20),
+    bitDepth: bytes[24],
+    colorType: bytes[25],
+    interlace: bytes[28],
+  };
+}
+
+const PNG_CHANNELS = { 0: 1, 2: 3, 4: 2, 6: 4 };
+
+/** A 16-bit, non-interlaced PNG decoded with pako (filters undone here); values mapped by to_uint8. */
+async function decodePng16(bytes, header) {
+  const pako = await vendor('pako');
+  const { width, height, colorType } = header;
+  const channels = PNG_CHANNELS[colorType];
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const parts = [];
+  for (let off = 8; off + 8 <= bytes.length; ) {
+    const len = view.getUint32(off);
+    const type = String.fromCharCode(...bytes.subarray(off + 4, off + 8));
+    if (type === 'IDAT') parts.push(bytes.subarray(off + 8, off + 8 + len));
+    if (type === 'IEND') break;
+    off += 12 + len;
+  }
+  const inflator = new pako.Inflate();
+  parts.forEach((p, i) => inflator.push(p, i === parts.length - 1));
+  if (inflator.err || !inflator.result) {
+    throw new ImageProblem('corrupt', `corrupt 16-bit PNG file (${inflator.msg || 'no image data'})`);
+  }
+  const raw = inflator.result;
+  const bpp = channels * 2;
+  const stride = width * bpp;
+  if (raw.length < height * (stride + 1)) throw new ImageProblem('corrupt', 'truncated 16-bit PNG file');
+  const data = new Uint8Array(height * stride);
+  for (let y = 0; y < height; y++) {
+    const filter = raw[y * (stride + 1)];
+    const src = raw.subarray(y * (stride + 1) + 1, (y + 1) * (stride + 1));
+    const row = y * stride;
+    const up = row - stride;
+    for (let x = 0; x < stride; x++) {
+      const a = x >= bpp ? data[row + x - bpp] : 0;
+      const b = y > 0 ? data[up + x] : 0;
+      const c = x >= bpp && y > 0 ? data[up + x - bpp] : 0;
+      let v = src[x];
+      if (filter === 1) v += a;
+      else if (filter === 2) v += b;
+      else if (filter === 3) v += (a + b) >> 1;
+      else if (filter === 4) {
+        const p = a + b - c;
+        const pa = Math.abs(p - a);
+        const pb = Math.abs(p - b);
+        const pc = Math.abs(p - c);
+        v += pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+      } else if (filter !== 0) throw new ImageProblem('corrupt', `corrupt PNG file (row filter ${filter})`);
+      data[row + x] = v & 255;
+    }
+  }
+  const pixels = toRGBA((i) => (data[2 * i] << 8) | data[2 * i + 1], width, height, channels, 16);
+  return { pixels, order: 'RGBA', width, height, warnings: [] };
+}
+
+async function decodePng(blob, format) {
+  const bytes = new Uint8Array(await blob.arrayBuffer());
+  const header = pngHeader(bytes);
+  if (header && header.bitDepth === 16 && PNG_CHANNELS[header.colorType] !== undefined) {
+    if (header.interlace === 0) return decodePng16(bytes, header);
+    const decoded = await decodeWithBrowser(blob, format);
+    decoded.warnings.push(
+      'interlaced 16-bit PNG: converted to 8 bit by the browser, which may differ from the training rule ' +
+        'by 1 grey level',
+    );
+    return decoded;
+  }
+  return decodeWithBrowser(blob, format);
+}
+
+/** A TIFF's first page (UTIF.js): 8- or 16-bit unsigned, grey or RGB (± alpha); 16 → 8 bit by to_uint8. */
+async function decodeTiff(blob) {
+  const UTIF = await vendor('UTIF');
+  const buffer = await blob.arrayBuffer();
+  let pages;
+  let page;
+  try {
+    pages = UTIF.decode(buffer).filter((p) => p.t256 && p.t257);
+    if (!pages.length) throw new Error('no image in the file');
+    page = pages[0];
+    UTIF.decodeImage(buffer, page);
+  } catch (err) {
+    throw new ImageProblem('corrupt', `corrupt or unreadable TIFF file (${err.message ?? err})`);
+  }
+  const { width, height, data } = page;
+  const bits = page.t258?.[0] ?? 1;
+  const channels = page.t277?.[0] ?? 1;
+  const photometric = page.t262?.[0] ?? 1;
+  const sampleFormat = page.t339?.[0] ?? 1;
+  const planar = page.t284?.[0] ?? 1;
+  const what = `${bits}-bit, ${channels} channel${channels > 1 ? 's' : ''}, photometric ${photometric}`;
+  if (
+    ![8, 16].includes(bits) ||
+    sampleFormat !== 1 ||
+    planar !== 1 ||
+    ![0, 1, 2].includes(photometric) ||
+    channels < 1 ||
+    channels > 4 ||
+    (photometric === 2) !== channels >= 3
+  ) {
+    throw new ImageProblem(
+      'unsupported',
+      `this TIFF (${what}${sampleFormat !== 1 ? ', not unsigned integer' : ''}${planar !== 1 ? ', planar' : ''})` +
+        ' cannot be read here: export it as an 8- or 16-bit grey or RGB TIFF, PNG or JPEG',
+    );
+  }
+  if (!data || data.length < width * height * channels * (bits / 8)) {
+    throw new ImageProblem('corrupt', 'truncated or unsupported (compressed?) TIFF file');
+  }
+  const sample =
+    bits === 8
+      ? (i) => data[i]
+      : (i) => data[2 * i] | (data[2 * i + 1] << 8); // UTIF.js leaves 16-bit samples little-endian
+  const pixels = toRGBA(sample, width, height, channels, bits);
+  const warnings = [];
+  if (pages.length > 1) warnings.push(`multi-page TIFF (${pages.length} pages): only the first page was used`);
+  if (photometric === 0) warnings.push('TIFF stores white as zero: used as stored (as training does), not inverted');
+  return { pixels, order: 'RGBA', width, height, warnings };
+}
+
 const DECODERS = {
   jpeg: decodeWithBrowser,
-  png: decodeWithBrowser,
+  png: decodePng,
+  tiff: decodeTiff,
   bmp: decodeWithBrowser,
   gif: decodeWithBrowser,
   webp: decodeWithBrowser,

@@ -10,6 +10,7 @@ import {
 import { renderCurve, downloadPlot, clearPlot } from './plot.js';
 import { WorkerPool, defaultPoolSize } from './pool.js';
 import { chooseBackend } from './model.js';
+import { curveWarning, judgeWell } from './ood.js';
 import * as session from './session.js';
 import * as ui from './ui.js';
 
@@ -34,6 +35,8 @@ const state = {
   lastRender: 0,
   plotKey: null, // what the chart shows, to redraw only when it changes
   plotCurve: null, // the curve it shows
+  attributionFor: null, // well id whose occlusion map is shown
+  oodFetch: new Map(), // card id → promise of its card.json (when the page did not embed `ood`)
 };
 
 /** Diagnostics read by the end-to-end tests and the benchmark (never used by the page itself). */
@@ -45,6 +48,7 @@ const debug = {
   ready: false,
   backend: null,
   modelError: null,
+  attributions: [],
 };
 globalThis.nostainDebug = debug;
 
@@ -150,6 +154,10 @@ function applyResult(curve, well, msg) {
       status: 'done',
       od450: msg.od450,
       features: msg.features,
+      stats: msg.stats ?? null,
+      judgement: null,
+      judgedWith: null,
+      trustFlags: [],
       width: msg.width,
       height: msg.height,
       warnings: msg.warnings,
@@ -217,6 +225,54 @@ async function fitStale() {
   renderAll();
 }
 
+// ---------------------------------------------------------------- trust (out-of-distribution checks)
+
+/** The `ood` block of a card: embedded in the page, or fetched once from the model's card.json. */
+function oodOf(card) {
+  if (!card) return null;
+  if (card.ood !== undefined) return card.ood;
+  if (!state.oodFetch.has(card.id)) {
+    const url = card.model_url.replace(/[^/]*$/, 'card.json');
+    state.oodFetch.set(
+      card.id,
+      fetch(url)
+        .then((r) => (r.ok ? r.json() : {}))
+        .then((full) => {
+          card.ood = full.ood ?? null;
+          queueRender();
+        })
+        .catch((err) => {
+          card.ood = null;
+          console.warn(`model card ${url} could not be read: no out-of-distribution check`, err);
+        }),
+    );
+  }
+  return null;
+}
+
+/** Judge a curve's scored wells against its model's card and set the curve's warning (or null). */
+function updateTrust(curve) {
+  const card = cardOf(curve.model?.id);
+  const ood = oodOf(card);
+  const scored = curve.wells.filter((w) => w.status === 'done');
+  for (const w of scored) {
+    if (!ood || w.judgedWith === card.id) continue;
+    w.judgement = judgeWell(ood, w.features, w.stats);
+    w.trustFlags = w.judgement.flags;
+    w.judgedWith = card.id;
+  }
+  for (const c of state.cards) oodOf(c); // the other models' blocks, to name a better one
+  const counts = session.curveCounts(curve);
+  curve.trustWarning =
+    ood && !counts.queued && !counts.scoring
+      ? curveWarning(
+          scored.filter((w) => w.judgedWith === card.id),
+          card,
+          state.cards.filter((c) => c !== card && c.ood),
+        )
+      : null;
+}
+
 // ---------------------------------------------------------------- rendering
 
 /** Render soon, at most every RENDER_INTERVAL_MS: while a plate is scored the workers need the CPU. */
@@ -243,6 +299,8 @@ function renderAll() {
   state.lastRender = performance.now();
   const curve = active();
   if (!curve) return;
+  updateTrust(curve);
+  ui.renderTrustWarning(curve.trustWarning);
   const { lines } = session.plateLines(curve);
   const listed = curve.wells.map((w) => ({ w, c: session.concentrationOf(w, curve, lines) }));
   listed.sort(byConcentrationThenWell);
@@ -259,11 +317,11 @@ function renderAll() {
         od450: w.od450,
         status: w.status,
         problem: w.problem?.message ?? null,
-        warnings: w.warnings,
+        warnings: [...w.trustFlags, ...w.warnings],
         excluded: w.excluded,
       };
     }),
-    { onToggle: toggleWell, onConcentration: typeConcentration },
+    { onToggle: toggleWell, onConcentration: typeConcentration, onThumb: showAttribution },
   );
   renderProgressLine(curve);
   renderResults(curve);
@@ -397,6 +455,27 @@ function addFiles(fileList) {
   }
   schedule();
   renderAll();
+}
+
+/** Compute and show a well's occlusion map (in a worker; jumps the scoring queue). */
+function showAttribution(id) {
+  const curve = active();
+  const well = curve?.wells.find((w) => w.id === id);
+  if (!well || well.status !== 'done' || !state.pool || state.loaded?.modelId !== curve.model?.id) return;
+  const base = { name: well.name, thumbUrl: well.thumbUrl };
+  ui.renderAttribution({ ...base, busy: true });
+  state.attributionFor = id;
+  state.pool.attribute(well.file, { grid: 8, batch: 8 }).then(
+    (msg) => {
+      if (state.attributionFor !== id) return;
+      if (msg.type === 'problem') return ui.renderAttribution({ ...base, error: msg.message });
+      debug.attributions.push({ name: well.name, ms: msg.ms, grid: msg.grid, numTensors: msg.numTensors });
+      ui.renderAttribution({ ...base, grid: msg.grid, map: msg.map, od450: msg.od450, ms: msg.ms });
+    },
+    (err) => {
+      if (state.attributionFor === id) ui.renderAttribution({ ...base, error: `could not be computed: ${err.message}` });
+    },
+  );
 }
 
 function toggleWell(id, use) {
@@ -554,6 +633,7 @@ function clearImages() {
 
 async function downloadReport() {
   const status = ui.byId('report-status');
+  for (const c of state.curves) updateTrust(c);
   const parts = state.curves.map(session.reportCurve);
   const curves = parts.filter((p) => p.curve).map((p) => p.curve);
   const skipped = parts.filter((p) => p.skipped).map((p) => p.skipped);

@@ -126,6 +126,28 @@ export async function predict(handle, input) {
   }
 }
 
+/**
+ * Predict the OD450 of a batch of images (no features), for occlusion maps.
+ *
+ * @param {{model: object, outputNames: string[], size: number}} handle
+ * @param {Float32Array} inputs  (n, size, size, 3), raw 0–255
+ * @param {number} n  images in the batch
+ * @returns {Promise<Float32Array>}  (n,) predicted OD450
+ */
+export async function predictBatch(handle, inputs, n) {
+  const tf = tfjs();
+  const { model, outputNames, size } = handle;
+  const out = tf.tidy(() => {
+    const y = model.execute(tf.tensor4d(inputs, [n, size, size, 3], 'float32'), outputNames);
+    return Array.isArray(y) ? (tf.dispose(y.slice(1)), y[0]) : y;
+  });
+  try {
+    return new Float32Array(await out.data());
+  } finally {
+    out.dispose();
+  }
+}
+
 /** Tensors alive in this TF.js instance (must not grow across a plate). */
 export function numTensors() {
   return tfjs().memory().numTensors;

@@ -50,7 +50,21 @@ export class WorkerPool {
    */
   score(file) {
     return new Promise((resolve, reject) => {
-      this.queue.push({ file, resolve, reject });
+      this.queue.push({ message: { type: 'predict', file }, resolve, reject });
+      this.#pump();
+    });
+  }
+
+  /**
+   * Occlusion map of one file in the next free worker (jumps the queue: a person is waiting for it).
+   *
+   * @param {File} file
+   * @param {{grid?: number, batch?: number}} [options]
+   * @returns {Promise<object>}  the worker's 'attribution' or 'problem' message
+   */
+  attribute(file, { grid = 8, batch = 8 } = {}) {
+    return new Promise((resolve, reject) => {
+      this.queue.unshift({ message: { type: 'attribute', file, grid, batch }, resolve, reject });
       this.#pump();
     });
   }
@@ -71,7 +85,7 @@ export class WorkerPool {
     while (this.idle.length && this.queue.length) {
       const worker = this.idle.shift();
       const job = this.queue.shift();
-      this.#send(worker, { type: 'predict', file: job.file }).then(
+      this.#send(worker, job.message).then(
         (msg) => {
           this.idle.push(worker);
           this.#pump();

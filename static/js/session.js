@@ -68,6 +68,10 @@ export function newWell({ id, file }) {
     width: null,
     height: null,
     warnings: [],
+    stats: null, // image statistics of the model input (ood.js imageStats)
+    judgement: null, // ood.js judgeWell against the curve's model, and `judgedWith`: that model's id
+    judgedWith: null,
+    trustFlags: [], // plain-words out-of-distribution flags (judgement.flags)
     problem: null, // {kind, message} for files that cannot be scored
     excluded: false,
     timings: null,
@@ -81,6 +85,10 @@ export function resetPrediction(well) {
     od450: null,
     features: null,
     warnings: [],
+    stats: null,
+    judgement: null,
+    judgedWith: null,
+    trustFlags: [],
     problem: null,
     timings: null,
   });
@@ -165,7 +173,7 @@ export function replicates(curve) {
 
 /** The flags a well carries into the report (warnings, concentration source, notes). */
 export function wellFlags(entry) {
-  const flags = [...entry.well.warnings];
+  const flags = [...(entry.well.trustFlags ?? []), ...entry.well.warnings];
   if (entry.source) flags.push(`concentration from ${entry.source}`);
   if (entry.note) flags.push(entry.note);
   return flags.slice(0, FLAGS_MAX).map((f) => clip(f));
@@ -183,6 +191,7 @@ export function reportCurve(curve) {
     return { curve: null, skipped: `${curve.label}: every well is excluded` };
   const left = curve.wells.filter((w) => !entries.some((e) => e.well === w));
   const notes = [...curve.notes];
+  if (curve.trustWarning) notes.unshift(curve.trustWarning.note);
   if (left.length) {
     notes.push(
       clip(

@@ -1,5 +1,6 @@
 // Everything that touches the DOM: rendering the model card, the wells table, progress, fit results and the
 // curve list, and reporting errors. No TF.js, no fetch; main.js passes data in and handlers to call back.
+import { overlayRGBA } from './attribution.js';
 import { formatConcentration } from './concentrations.js';
 
 const $ = (id) => document.getElementById(id);
@@ -149,6 +150,21 @@ export function renderFitStatus({ kind, text }) {
   el.textContent = text ?? '';
 }
 
+/**
+ * The warning above the curve when most wells do not look like the model's training images (or nothing).
+ *
+ * @param {{text: string}|null} warning  from ood.js curveWarning
+ */
+export function renderTrustWarning(warning) {
+  const el = $('trust-warning');
+  if (!el) return;
+  const text = warning?.text ?? '';
+  if (el.dataset.text === text) return;
+  el.dataset.text = text;
+  el.hidden = !text;
+  el.replaceChildren(...(text ? [h('strong', {}, 'Check the model. '), text] : []));
+}
+
 /** The parameter table of a fit result (or empty): estimates ± standard errors, in plain words. */
 export function renderParams(fit) {
   const body = $('params').tBodies[0];
@@ -226,7 +242,7 @@ export function renderReplicates(groups) {
  *
  * @param {object[]} rows  {id, thumbUrl, name, well, concValue, concSource, concNote, od450, status, problem,
  *   warnings, excluded}
- * @param {{onToggle: (id, use) => void, onConcentration: (id, text) => void}} handlers
+ * @param {{onToggle: (id, use) => void, onConcentration: (id, text) => void, onThumb?: (id) => void}} handlers
  */
 export function renderWells(rows, handlers) {
   const body = $('wells').tBodies[0];
@@ -244,7 +260,7 @@ export function renderWells(rows, handlers) {
   }
 }
 
-function createWellRow(r, { onToggle, onConcentration }) {
+function createWellRow(r, { onToggle, onConcentration, onThumb }) {
   const use = h('input', {
     type: 'checkbox',
     class: 'use',
@@ -269,7 +285,11 @@ function createWellRow(r, { onToggle, onConcentration }) {
     'tr',
     { dataset: { id: r.id } },
     h('td', { class: 'c-use' }, use),
-    h('td', { class: 'c-thumb' }),
+    h('td', {
+      class: 'c-thumb',
+      title: 'Click for an occlusion map: which parts of the image drive the predicted OD450',
+      onclick: () => onThumb?.(r.id),
+    }),
     h('td', { class: 'c-name' }),
     h('td', { class: 'c-well' }),
     h('td', { class: 'c-conc' }, conc),
@@ -425,6 +445,54 @@ export function readPlateMapForm() {
     reverse: $('pm-reverse').checked,
     typed,
   };
+}
+
+/**
+ * The occlusion map of one well, overlaid on its thumbnail (or a "computing…" line, or nothing).
+ *
+ * @param {{name: string, thumbUrl: string, busy?: boolean, error?: string, grid?: number,
+ *   map?: Float32Array, od450?: number, ms?: number}|null} a
+ */
+export function renderAttribution(a) {
+  const box = $('attribution');
+  if (!box) return;
+  box.hidden = !a;
+  if (!a) return box.replaceChildren();
+  const title = h('h3', {}, `Occlusion map: ${a.name}`);
+  const close = h('button', { type: 'button', class: 'link', onclick: () => renderAttribution(null) }, 'close');
+  if (a.busy || a.error) {
+    box.dataset.state = a.error ? 'error' : 'busy';
+    box.replaceChildren(title, h('p', { class: a.error ? 'field-error' : 'hint' }, a.error ?? 'Computing…'), close);
+    return;
+  }
+  box.dataset.state = 'done';
+  const img = new Image();
+  const canvas = h('canvas', { class: 'attribution-map', width: 288, height: 288 });
+  img.onload = () => {
+    canvas.height = Math.round((288 * img.naturalHeight) / img.naturalWidth);
+    const ctx = canvas.getContext('2d');
+    ctx.drawImage(img, 0, 0, canvas.width, canvas.height);
+    const { rgba } = overlayRGBA(a.map, a.grid);
+    const cells = new OffscreenCanvas(a.grid, a.grid);
+    cells.getContext('2d').putImageData(new ImageData(rgba, a.grid, a.grid), 0, 0);
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(cells, 0, 0, canvas.width, canvas.height);
+  };
+  img.src = a.thumbUrl;
+  const scale = Math.max(...Array.from(a.map, Math.abs));
+  box.replaceChildren(
+    title,
+    canvas,
+    h(
+      'p',
+      { class: 'hint' },
+      `Method: occlusion. Each of ${a.grid}×${a.grid} cells of the model input was covered in turn by a patch ` +
+        "of the image's mean colour and the image scored again. Red: covering it lowers the predicted OD450 " +
+        '(this region drives the prediction up); blue: covering it raises it. Strongest change ' +
+        `${sig(scale, 2)} OD450 from ${num(a.od450)}; computed in ${(a.ms / 1000).toFixed(1)} s.`,
+    ),
+    close,
+  );
 }
 
 /** Start a browser download of a Blob. */

@@ -1,14 +1,17 @@
 // A Web Worker that decodes, downscales and scores images, one at a time, off the page's main thread.
 // Protocol (all messages carry the job `id` they answer):
 //   → {type: 'init', id, modelUrl, size, backend, wasmPath}   ← {type: 'ready', id, backend, numTensors}
-//   → {type: 'predict', id, file}   ← {type: 'result', id, od450, features, width, height, thumbnail, warnings,
-//                                      timings, numTensors}  or  {type: 'problem', id, kind, message}
+//   → {type: 'predict', id, file}   ← {type: 'result', id, od450, features, stats, width, height, thumbnail,
+//                                      warnings, timings, numTensors}  or  {type: 'problem', id, kind, message}
+//   → {type: 'attribute', id, file, grid, batch}   ← {type: 'attribution', id, grid, map, od450, ms}
 //   any failure of the worker itself ← {type: 'error', id, message, stack}
 import '../vendor/tf.min.js';
 import '../vendor/tf-backend-wasm.min.js';
 import { decodeImage, ImageProblem } from './decode.js';
 import { checkImageSize, thumbnailRGBA, toModelInput } from './preprocess.js';
 import * as model from './model.js';
+import { imageStats } from './ood.js';
+import { cellEdges, fillColour, occludedBatch } from './attribution.js';
 
 let handle = null;
 
@@ -53,6 +56,7 @@ async function score(file) {
   return {
     od450,
     features,
+    stats: imageStats(input, size, size),
     width,
     height,
     format,
@@ -68,6 +72,35 @@ async function score(file) {
   };
 }
 
+/**
+ * Occlusion map of one image: the drop in predicted OD450 when each cell of a grid × grid partition of the
+ * model input is covered by a patch of the image's mean colour (training/attribution.py does the same).
+ */
+async function attribute({ file, grid = 8, batch = 8 }) {
+  if (!handle) throw new Error('no model loaded in this worker');
+  const t0 = performance.now();
+  const { pixels, order, width, height } = await decodeImage(file);
+  const size = handle.size;
+  const check = checkImageSize(width, height, size);
+  if (check.error) throw new ImageProblem('too_small', check.error);
+  const input = toModelInput(pixels, height, width, size, order);
+  const [od450] = await model.predictBatch(handle, input, 1);
+  const edges = cellEdges(size, grid);
+  const fill = fillColour(input);
+  const map = new Float32Array(grid * grid);
+  const buffer = new Float32Array(batch * size * size * 3);
+  for (let start = 0; start < grid * grid; start += batch) {
+    const cells = [];
+    for (let c = start; c < Math.min(start + batch, grid * grid); c++) cells.push(c);
+    occludedBatch(input, size, edges, cells, fill, buffer);
+    const out = await model.predictBatch(handle, buffer.subarray(0, cells.length * size * size * 3), cells.length);
+    cells.forEach((c, i) => {
+      map[c] = od450 - out[i];
+    });
+  }
+  return { grid, map, od450, ms: performance.now() - t0, numTensors: model.numTensors() };
+}
+
 self.onmessage = async (event) => {
   const { type, id } = event.data;
   try {
@@ -77,6 +110,9 @@ self.onmessage = async (event) => {
       const result = await score(event.data.file);
       const transfer = result.features ? [result.features.buffer] : [];
       self.postMessage({ type: 'result', id, ...result }, transfer);
+    } else if (type === 'attribute') {
+      const result = await attribute(event.data);
+      self.postMessage({ type: 'attribution', id, ...result }, [result.map.buffer]);
     } else {
       throw new Error(`unknown message type ${type}`);
     }
