@@ -1,3 +1,3 @@
-"""nostain's training package: simulate plates, train the transfer-learning regressor, evaluate, export to TF.js."""
+"""nostain's training package: simulate plates, train the regressor, evaluate, export to TF.js."""
 
 __version__ = "0.1.0"
