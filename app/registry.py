@@ -14,6 +14,7 @@ from typing import Any
 __all__ = ["ModelEntry", "Registry", "load_registry"]
 
 _REQUIRED = ("id", "name", "cell_line", "format", "model_file", "input")
+_HEAVY_KEYS = frozenset({"ood"})
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,16 @@ class ModelEntry:
     id: str
     folder: Path
     card: dict[str, Any]
+
+    def summary(self) -> dict[str, Any]:
+        """The card as the page and ``/api/models`` get it: with ``model_url``, without the bulky keys.
+
+        The out-of-distribution block (``ood``: PCA components, ~150 kB) stays in ``card.json``, which the
+        page fetches (cached) when it needs it.
+        """
+        light = {k: v for k, v in self.card.items() if k not in _HEAVY_KEYS}
+        return {**light, "model_url": f"/models/{self.id}/{self.card['model_file']}",
+                "card_url": f"/models/{self.id}/card.json"}  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -14,12 +14,9 @@ router = APIRouter(tags=["models"])
 
 @router.get("/api/models")
 def list_models(registry: RegistryDep) -> dict[str, Any]:
-    """Every servable model's card, plus the URL of its TF.js ``model.json``."""
+    """Every servable model's card (without its bulky ``ood`` block), with the URLs of its files."""
     return {
-        "models": [
-            {**entry.card, "model_url": f"/models/{entry.id}/{entry.card['model_file']}"}
-            for entry in registry.models
-        ],
+        "models": [entry.summary() for entry in registry.models],
         "problems": list(registry.problems),
     }
 

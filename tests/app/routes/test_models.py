@@ -60,3 +60,14 @@ def test_api_docs_are_served_without_a_cdn(client: TestClient) -> None:
     assert "cdn" not in html.lower()
     assert client.get("/static/vendor/swagger-ui-bundle.js").status_code == 200
     assert "/api/fit" in client.get("/openapi.json").json()["paths"]
+
+
+def test_bulky_ood_block_stays_out_of_the_page_and_model_list(models_dir: Path, client: TestClient) -> None:
+    write_model(models_dir, "with-ood", ood={"features": {"components": [[0.1] * 1280] * 16}})
+    from app.deps import _registry_for
+
+    _registry_for.cache_clear()
+    listed = {m["id"]: m for m in client.get("/api/models").json()["models"]}
+    assert "ood" not in listed["with-ood"]
+    assert listed["with-ood"]["card_url"] == "/models/with-ood/card.json"
+    assert "components" in client.get("/models/with-ood/card.json").text
