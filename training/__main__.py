@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "cv": ("training.cv", "4-fold cross-validation by dose series (the paper's Tables S1/S2)"),
     "evaluate": ("training.evaluate", "score trained models on test series: the paper's Tables 1 and 2"),
     "export": ("training.export", "convert a trained model to TF.js with its model card for the app"),
+    "reproduce": ("training.reproduce", "rebuild the app's three default models and the paper's tables"),
 }
 
 

@@ -14,7 +14,9 @@ __all__ = [
     "CV_FOLDS",
     "DEFAULT_BACKBONE",
     "EPOCHS",
+    "FINE_TUNE_EPOCHS",
     "FINE_TUNE_LEARNING_RATE",
+    "FINE_TUNE_PATIENCE",
     "HEAD_UNITS",
     "INPUT_SIZE",
     "LEARNING_RATE",
@@ -45,8 +47,8 @@ N_VAL_SERIES = 4
 CV_FOLDS = 4
 
 #: Views per image for the cached-feature training: view 0 is the un-augmented image, the rest are random
-#: augmentations (ours: the paper augmented on the fly; 8 fixed views make a frozen-backbone run take
-#: minutes on a CPU — see benchmarks/bench_train.py).
+#: augmentations (ours: the paper does not say how many augmented copies it drew; 8 fixed, cached views
+#: make a frozen-backbone run take minutes on a CPU — see benchmarks/bench_train.py).
 N_VIEWS = 8
 
 #: Optimiser and stopping (ours; the paper does not give them). Adam on mean squared error of OD450.
@@ -56,6 +58,9 @@ BATCH_SIZE = 32
 EPOCHS = 300
 #: Epochs without improvement of the validation loss before stopping (best weights are restored).
 PATIENCE = 30
+#: End-to-end fine-tuning passes over all views are ~100× costlier than a head epoch (ours).
+FINE_TUNE_EPOCHS = 30
+FINE_TUNE_PATIENCE = 5
 
 #: The one seed every run starts from unless told otherwise (ours).
 SEED = 0

