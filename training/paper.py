@@ -1,0 +1,99 @@
+"""The paper's published figures (Cho et al., Sci Rep 12:6610, 2022; ``shared/PAPER.md``) and a generated
+side-by-side of ours against them, with the issue's targets judged from the evaluation JSON.
+
+Only the paper's numbers are typed here (they are citations); every figure of ours comes from
+:func:`training.evaluate.evaluate_runs`' JSON.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["PAPER_CV_R2", "PAPER_IC50", "PAPER_R2", "TARGETS", "comparison_markdown"]
+
+#: Table 1 r² of measured vs predicted OD450 on the test series: (data cell line, model cell line) → r².
+PAPER_R2: dict[tuple[str, str], float] = {
+    ("A549", "A549"): 0.9513, ("A549", "HEK293"): 0.6996, ("A549", "NCI-H1975"): 0.07962,
+    ("HEK293", "HEK293"): 0.9404, ("HEK293", "A549"): 0.8634, ("HEK293", "NCI-H1975"): 0.4474,
+    ("NCI-H1975", "NCI-H1975"): 0.9491, ("NCI-H1975", "A549"): 0.004085, ("NCI-H1975", "HEK293"): 0.7028,
+}  # fmt: skip
+#: Table 2, autologous models: measured and predicted IC50 (µM, mean ± SD of 6 series) and t-test p-values.
+PAPER_IC50: dict[str, dict[str, float]] = {
+    "A549": {"measured": 0.4035, "measured_sd": 0.0642, "predicted": 0.4970, "predicted_sd": 0.1062,
+             "unpaired_p": 0.0947, "paired_p": 0.0126},
+    "HEK293": {"measured": 0.0346, "measured_sd": 0.0085, "predicted": 0.0331, "predicted_sd": 0.0138,
+               "unpaired_p": 0.8205, "paired_p": 0.7765},
+    "NCI-H1975": {"measured": 0.2801, "measured_sd": 0.0529, "predicted": 0.3586, "predicted_sd": 0.2296,
+                  "unpaired_p": 0.4334, "paired_p": 0.4645},
+}  # fmt: skip
+#: Table S2: 4-fold cross-validation r² with MobileNetV2.
+PAPER_CV_R2: dict[str, float] = {"A549": 0.9237, "HEK293": 0.9218, "NCI-H1975": 0.9290}
+#: Issue 6's targets on the held-out series of each autologous model.
+TARGETS = {"r2_min": 0.95, "ic50_log10_error_median_max": 0.1, "paired_p_min": 0.05}
+
+
+def _g(value: Any, digits: int = 4) -> str:
+    return "—" if value is None else f"{value:.{digits}g}"
+
+
+def _verdict(ok: bool, miss: str) -> str:
+    return "met" if ok else f"**missed** ({miss})"
+
+
+def comparison_markdown(evaluation: dict[str, Any]) -> str:
+    """Markdown: ours next to the paper's Tables 1, 2, the 3×3 r² matrix and Table S2, targets judged."""
+    evals = evaluation["evaluations"]
+    model_line = {e["model"]: e["model_cell_lines"][0] for e in evals if len(e["model_cell_lines"]) == 1}
+    lines = [
+        "## Ours next to the paper",
+        "",
+        "Ours: simulated plates (synthetic images, not lab data), 6 held-out test series per cell line. "
+        "Paper: Cho et al. 2022, real A549/HEK293/NCI-H1975 images, 6 test series. Targets (issue 6): "
+        f"r² ≥ {TARGETS['r2_min']}, median |log10(predicted/measured IC50)| ≤ "
+        f"{TARGETS['ic50_log10_error_median_max']}, paired t-test p ≥ {TARGETS['paired_p_min']}.",
+        "",
+        "| cell line | r² ours | r² paper | r² target | median IC50 log10 error | IC50 target "
+        "| paired p ours | paired p paper | measured IC50 ours (µM) | predicted IC50 ours | true IC50 "
+        "| measured IC50 paper | predicted IC50 paper |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for e in (e for e in evals if e["autologous"]):
+        line, t1, t2 = e["cell_line"], e["table1"], e["table2"]
+        paper = PAPER_IC50.get(line, {})
+        r2, err, p = t1.get("r2"), t2.get("log10_error_median"), t2.get("paired_t_p")
+        r2_ok = r2 is not None and r2 >= TARGETS["r2_min"]
+        err_ok = err is not None and err <= TARGETS["ic50_log10_error_median_max"]
+        r2_miss = f"by {TARGETS['r2_min'] - r2:.3f}" if r2 is not None else "not computed"
+        err_miss = f"by {err - TARGETS['ic50_log10_error_median_max']:.3f}" if err is not None else "none"
+        lines.append(
+            f"| {line} | {_g(r2)} | {_g(PAPER_R2.get((line, line)))} | {_verdict(r2_ok, r2_miss)} "
+            f"| {_g(err, 3)} | {_verdict(err_ok, err_miss)} "
+            f"| {_g(p, 3)} ({'no significant difference' if p is not None and p >= 0.05 else 'significant'}) "
+            f"| {_g(paper.get('paired_p'))} "
+            f"| {_g(t2.get('ic50_measured_mean_um'))} ± {_g(t2.get('ic50_measured_sd_um'), 3)} "
+            f"| {_g(t2.get('ic50_predicted_mean_um'))} ± {_g(t2.get('ic50_predicted_sd_um'), 3)} "
+            f"| {_g(t2.get('ic50_true_mean_um'))} "
+            f"| {_g(paper.get('measured'))} ± {_g(paper.get('measured_sd'))} "
+            f"| {_g(paper.get('predicted'))} ± {_g(paper.get('predicted_sd'))} |"
+        )
+    models = sorted(model_line, key=lambda m: model_line[m])
+    data_lines = sorted({e["cell_line"] for e in evals})
+    r2_of = {(e["cell_line"], e["model"]): e["table1"].get("r2") for e in evals}
+    lines += [
+        "",
+        "### Allogenic matrix: r² of measured vs predicted OD450, ours (paper)",
+        "",
+        "| data ↓ / model → | " + " | ".join(models) + " |",
+        "|---|" + "---|" * len(models),
+    ]
+    for data in data_lines:
+        cells = [f"{_g(r2_of.get((data, m)))} ({_g(PAPER_R2.get((data, model_line[m])))})" for m in models]
+        lines.append(f"| {data} | " + " | ".join(cells) + " |")
+    lines += ["", "### 4-fold cross-validation by series (Table S2): r², ours mean ± SD (paper)", ""]
+    lines += ["| cell line | ours | paper |", "|---|---|---|"]
+    for cv in evaluation.get("cv", []):
+        line = cv["cell_lines"][0] if len(cv["cell_lines"]) == 1 else ", ".join(cv["cell_lines"])
+        lines.append(
+            f"| {line} | {_g(cv.get('r2_mean'))} ± {_g(cv.get('r2_sd'), 2)} | {_g(PAPER_CV_R2.get(line))} |"
+        )
+    return "\n".join(lines) + "\n"
