@@ -163,9 +163,12 @@ def reproduce(
             quantize=quantize,
             verify=verify,
         )
+    from training.ood_eval import measure_flags
     from training.paper import comparison_markdown
 
     (report / "paper-comparison.md").write_text(comparison_markdown(evaluation), encoding="utf-8")
+    flags = _timed(timings, "ood flags", measure_flags, runs, datasets, models_dir, workers=options.workers)
+    (report / "ood-flags.md").write_text(flags, encoding="utf-8")
     timings["total"] = round(time.perf_counter() - start_all, 1)
     (work / "timings.json").write_text(json.dumps(timings, indent=2) + "\n", encoding="utf-8")
     return timings
