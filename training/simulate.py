@@ -226,9 +226,10 @@ def _run_jobs(jobs: list, *, workers: int, progress: bool) -> None:
                 _render_job(job)
                 bar.update(1)
             return
-        # fork where the platform has it: works from any script or notebook (spawn needs a __main__ guard);
-        # the workers only use numpy, scipy and Pillow, never TensorFlow.
-        method = "fork" if "fork" in get_all_start_methods() else "spawn"
+        # forkserver where the platform has it: workers start from a clean server process, never from a
+        # fork of a caller that may hold TensorFlow's or a browser driver's threads (forking those crashes).
+        # Like any multiprocessing code, a script calling this with workers > 1 needs a __main__ guard.
+        method = "forkserver" if "forkserver" in get_all_start_methods() else "spawn"
         with ProcessPoolExecutor(max_workers=workers, mp_context=get_context(method)) as pool:
             for future in as_completed([pool.submit(_render_job, job) for job in jobs]):
                 future.result()

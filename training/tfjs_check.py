@@ -15,6 +15,7 @@ import os
 import tempfile
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -137,8 +138,6 @@ def run_in_browser(
     BrowserRun
         ``outputs[k]`` has the shape TF.js reported for output ``k``.
     """
-    from playwright.sync_api import sync_playwright
-
     if format not in ("graph", "layers"):
         raise ValueError(f"format must be 'graph' or 'layers'; got {format!r}")
     model_dir = Path(model_dir)
@@ -147,6 +146,17 @@ def run_in_browser(
     inputs = np.ascontiguousarray(inputs, dtype="<f4")
     if inputs.ndim != 4 or inputs.shape[-1] != 3:
         raise ValueError(f"inputs must have shape (N, S, S, 3); got {inputs.shape}")
+    # Playwright's sync API refuses to start in a thread whose event loop is busy (e.g. inside another
+    # sync_playwright session, as in a test run): run it in a thread of its own.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(_run_in_browser, model_dir, inputs, format, backend, timeout_s).result()
+
+
+def _run_in_browser(
+    model_dir: Path, inputs: np.ndarray, format: str, backend: str, timeout_s: float
+) -> BrowserRun:
+    from playwright.sync_api import sync_playwright
+
     executable = chromium_path()
     with tempfile.TemporaryDirectory(prefix="nostain-tfjs-") as tmp:
         root = Path(tmp)
