@@ -54,7 +54,7 @@ def cross_validate(
     from training.evaluate import _f, _num, evaluate_predictions
     from training.features import cached_features
     from training.model import build_backbone, build_model, feature_extractor
-    from training.train import seed_everything, train_head
+    from training.train import seed_everything, train_head_on_views
 
     options = options.resolved()
     if options.fine_tune:
@@ -83,13 +83,7 @@ def cross_validate(
         split = fold_split(rows, folds, index, n_val=options.n_val, seed=options.seed)
         role = rows["series"].map(split.role).to_numpy()
         train_idx, val_idx, test_idx = (np.flatnonzero(role == r) for r in ("train", "val", "test"))
-        head, history = train_head(
-            features[train_idx].reshape(-1, features.shape[-1]),
-            np.repeat(y[train_idx], spec.n_views),
-            features[val_idx, 0],
-            y[val_idx],
-            options,
-        )
+        head, history = train_head_on_views(features, y, train_idx, val_idx, options)
         frame = rows.iloc[test_idx].copy()
         frame["predicted"] = head.predict(features[test_idx, 0], verbose=0)[:, 0]
         pooled.append(frame)

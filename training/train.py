@@ -44,6 +44,7 @@ __all__ = [
     "options_from_args",
     "seed_everything",
     "train_head",
+    "train_head_on_views",
     "train_run",
 ]
 
@@ -270,6 +271,29 @@ def _versions() -> dict[str, str]:
     return package_versions()
 
 
+def train_head_on_views(
+    features: np.ndarray, y: np.ndarray, train_idx: np.ndarray, val_idx: np.ndarray, options: TrainOptions
+) -> tuple[Any, pd.DataFrame]:
+    """Fit the head on cached views: every view of the training images, view 0 of the validation images.
+
+    Parameters
+    ----------
+    features : ndarray, shape (n_images, n_views, F)
+    y : ndarray, shape (n_images,)
+        OD450.
+    train_idx, val_idx : ndarray of int
+        Rows of ``features`` to train on and to stop early on.
+    """
+    n_views = features.shape[1]
+    return train_head(
+        features[train_idx].reshape(-1, features.shape[-1]),
+        np.repeat(y[train_idx], n_views),
+        features[val_idx, 0],
+        y[val_idx],
+        options,
+    )
+
+
 def train_run(
     manifest: pd.DataFrame,
     run_dir: str | Path,
@@ -339,13 +363,7 @@ def train_run(
         )
         timings["features_s"] = time.perf_counter() - start
         start = time.perf_counter()
-        head, history = train_head(
-            features[train_idx].reshape(-1, features.shape[-1]),
-            np.repeat(y[train_idx], spec.n_views),
-            features[val_idx, 0],
-            y[val_idx],
-            options,
-        )
+        head, history = train_head_on_views(features, y, train_idx, val_idx, options)
         copy_head_weights(head, model)
         timings["head_s"] = time.perf_counter() - start
     else:
