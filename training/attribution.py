@@ -130,3 +130,33 @@ def attribution_figure(
     fig.colorbar(shown, ax=list(axes), shrink=0.6, label="drop in predicted OD450 when covered")
     fig.suptitle(f"Occlusion maps ({grid}×{grid} cells, patch = image mean colour)", fontsize=10)
     return fig
+
+
+def series_figure(model: Any, rows: Any, out_png: str | Any, *, grid: int = 8, columns: int = 6) -> Any:
+    """Occlusion maps of one dose series across its concentrations, saved as a PNG for the report.
+
+    Parameters
+    ----------
+    model : tf_keras.Model
+        Raw 0–255 input, OD450 (first) output.
+    rows : pandas.DataFrame
+        Manifest rows of one series (``path``, ``concentration_um``, ``od450``), e.g. a test series.
+    out_png : path
+    """
+    from pathlib import Path
+
+    from training.preprocess import preprocess
+
+    rows = rows.sort_values("concentration_um")
+    size = int(model.input_shape[1])
+    images = [preprocess(p, size) for p in rows["path"]]
+    predict = keras_predictor(model)
+    predicted = predict(np.stack(images))
+    labels = [
+        f"{c:g} µM · OD450 {y:.2f} (pred. {p:.2f})"
+        for c, y, p in zip(rows["concentration_um"], rows["od450"], predicted, strict=True)
+    ]
+    fig = attribution_figure(predict, images, labels, grid=grid, columns=columns)
+    Path(out_png).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out_png, dpi=80)
+    return Path(out_png)

@@ -52,6 +52,18 @@ def _timed(timings: dict[str, float], key: str, fn: Any, *args: Any, **kwargs: A
     return result
 
 
+def _attribution(run: Path, data: Path, plots: Path) -> Path:
+    """Occlusion maps of the model's first test series across its concentrations (issue 9's figure)."""
+    from training.attribution import series_figure
+    from training.train import load_datasets, load_run
+
+    model, run_config = load_run(run)
+    manifest, _ = load_datasets([data])
+    series = sorted(run_config["split"]["test"])[0]
+    rows = manifest[manifest["series"] == series]
+    return series_figure(model, rows, plots / f"attribution_{run.name}_{series}.png")
+
+
 def reproduce(
     work: Path,
     models_dir: Path,
@@ -167,6 +179,8 @@ def reproduce(
     from training.paper import comparison_markdown
 
     (report / "paper-comparison.md").write_text(comparison_markdown(evaluation), encoding="utf-8")
+    for item, run, data in zip(chosen, runs, datasets, strict=True):
+        _timed(timings, f"attribution {item.name}", _attribution, run, data, report / "plots")
     flags = _timed(timings, "ood flags", measure_flags, runs, datasets, models_dir, workers=options.workers)
     (report / "ood-flags.md").write_text(flags, encoding="utf-8")
     timings["total"] = round(time.perf_counter() - start_all, 1)

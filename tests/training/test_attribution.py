@@ -51,3 +51,26 @@ def test_figure_renders_a_png_for_several_wells():
     fig.savefig(buf, format="png", dpi=50)
     assert buf.getvalue()[:8] == b"\x89PNG\r\n\x1a\n"
     assert len(fig.axes) == 7  # 2 × 3 panels + the colour bar
+
+
+def test_series_figure_writes_a_png_for_a_dose_series(tmp_path):
+    import pandas as pd
+    from PIL import Image
+
+    from training.attribution import series_figure
+
+    class Brightness:  # a stand-in model: OD450 = mean brightness / 100
+        input_shape = (None, 32, 32, 3)
+
+        def predict(self, x, verbose=0):
+            return np.asarray(x).mean(axis=(1, 2, 3))[:, None] / 100
+
+    paths = []
+    for i, level in enumerate([200, 120, 40]):
+        path = tmp_path / f"w{i}.png"
+        Image.fromarray(np.full((40, 48, 3), level, np.uint8)).save(path)
+        paths.append(path)
+    rows = pd.DataFrame({"path": paths, "concentration_um": [0.0, 1.0, 0.1], "od450": [2.0, 0.4, 1.2]})
+    out = series_figure(Brightness(), rows, tmp_path / "maps.png", grid=4, columns=3)
+    with Image.open(out) as img:
+        assert img.width > 300 and img.height > 100
