@@ -2,7 +2,8 @@
 series (the paper's 3×3) and against images that are not bright-field wells at all (issue 9's measurement).
 
 A well is flagged exactly as ``static/js/ood.js`` flags it: feature distance or PCA residual beyond the
-99th percentile of the card's held-out images, or image statistics outside the card's ranges.
+99th percentile of the card's held-out images; or another bundled card on the same backbone describes it
+better (smaller distance relative to its own 99th percentiles); or image statistics outside the card's ranges.
 """
 
 from __future__ import annotations
@@ -17,7 +18,19 @@ from training.ood import image_stats, is_brightfield, ood_scores
 __all__ = ["flag_table_markdown", "flag_wells", "non_microscopy_images"]
 
 
-def flag_wells(ood: Mapping[str, Any], features: np.ndarray, inputs: np.ndarray) -> np.ndarray:
+def _relative(block: Mapping[str, Any], features: np.ndarray) -> np.ndarray:
+    """Distance relative to the block's own 99th percentiles: max(distance / q99, residual / q99), (n,)."""
+    distance, residual = ood_scores(block, features)
+    q = list(block["quantiles"]).index(0.99)
+    return np.maximum(distance / block["distance_quantiles"][q], residual / block["residual_quantiles"][q])
+
+
+def flag_wells(
+    ood: Mapping[str, Any],
+    features: np.ndarray,
+    inputs: np.ndarray,
+    rivals: Sequence[Mapping[str, Any]] = (),
+) -> np.ndarray:
     """Boolean ``(n,)``: which wells the page would flag.
 
     Parameters
@@ -27,11 +40,13 @@ def flag_wells(ood: Mapping[str, Any], features: np.ndarray, inputs: np.ndarray)
         Pooled backbone features (the exported model's second output).
     inputs : ndarray, shape (n, S, S, 3)
         The model inputs (0–255) the features came from.
+    rivals : other bundled cards' ``ood`` blocks on the same backbone: a well that one of them describes
+        better (smaller relative distance) looks more like its training images and is flagged too.
     """
-    block = ood["features"]
-    distance, residual = ood_scores(block, features)
-    q = list(block["quantiles"]).index(0.99)
-    unlike = (distance > block["distance_quantiles"][q]) | (residual > block["residual_quantiles"][q])
+    own = _relative(ood["features"], features)
+    unlike = own > 1
+    for rival in rivals:
+        unlike |= _relative(rival["features"], features) < own
     not_bf = np.array([not is_brightfield(image_stats(x), ood["image_stats"])[0] for x in inputs])
     return unlike | not_bf
 
@@ -115,6 +130,11 @@ def measure_flags(
     test_series = {s for _, cfg in loaded.values() for s in cfg["split"]["test"]}
     models = [m for m in loaded if m in cards]
     model_line = {m: cards[m]["cell_line"] for m in models}
+    fingerprint = {m: cards[m]["ood"].get("backbone_fingerprint") for m in cards}
+    rivals = {
+        m: [cards[o]["ood"] for o in cards if o != m and fingerprint[o] and fingerprint[o] == fingerprint[m]]
+        for m in models
+    }
     size = int(next(iter(loaded.values()))[0].input_shape[1])
     fakes = non_microscopy_images(size, np.random.default_rng(seed))
     flagged: dict[tuple[str, str], float] = {}
@@ -124,11 +144,11 @@ def measure_flags(
         inputs = load_inputs(list(rows["path"]), size, workers=workers)
         for m in models:
             _, feats = predict_inputs(loaded[m][0], inputs)
-            flagged[(line, m)] = float(flag_wells(cards[m]["ood"], feats, inputs).mean())
+            flagged[(line, m)] = float(flag_wells(cards[m]["ood"], feats, inputs, rivals[m]).mean())
     for kind, inputs in fakes.items():
         for m in models:
             _, feats = predict_inputs(loaded[m][0], inputs)
-            flagged[(kind, m)] = float(flag_wells(cards[m]["ood"], feats, inputs).mean())
+            flagged[(kind, m)] = float(flag_wells(cards[m]["ood"], feats, inputs, rivals[m]).mean())
     n_test = {
         line: int(((manifest["cell_line"] == line) & manifest["series"].isin(test_series)).sum())
         for line in lines

@@ -255,18 +255,23 @@ function updateTrust(curve) {
   const card = cardOf(curve.model?.id);
   const ood = oodOf(card);
   const scored = curve.wells.filter((w) => w.status === 'done');
+  // Other bundled models on the same backbone: a well that one of them describes better is flagged too.
+  const rivals = state.cards.filter(
+    (c) => c !== card && c.ood?.features && ood?.backbone_fingerprint && c.ood.backbone_fingerprint === ood.backbone_fingerprint,
+  );
+  const judgeKey = `${card?.id}|${rivals.map((c) => c.id).join(',')}`;
   for (const w of scored) {
-    if (!ood || w.judgedWith === card.id) continue;
-    w.judgement = judgeWell(ood, w.features, w.stats);
+    if (!ood || w.judgedWith === judgeKey) continue;
+    w.judgement = judgeWell(ood, w.features, w.stats, rivals);
     w.trustFlags = w.judgement.flags;
-    w.judgedWith = card.id;
+    w.judgedWith = judgeKey;
   }
   for (const c of state.cards) oodOf(c); // the other models' blocks, to name a better one
   const counts = session.curveCounts(curve);
   curve.trustWarning =
     ood && !counts.queued && !counts.scoring
       ? curveWarning(
-          scored.filter((w) => w.judgedWith === card.id),
+          scored.filter((w) => w.judgedWith === judgeKey),
           card,
           state.cards.filter((c) => c !== card && c.ood),
         )

@@ -150,10 +150,13 @@ function q99(block, key) {
  * @param {object|null} ood  card.ood ({features, image_stats, backbone_fingerprint}), or null
  * @param {ArrayLike<number>|null} features  the well's pooled features (F,)
  * @param {object|null} stats  the well's imageStats
+ * @param {{name: string, cell_line: string, ood: object}[]} [rivals]  other bundled cards whose `ood` shares
+ *   this one's backbone fingerprint: the well is also flagged when one of them describes it better (its
+ *   distance relative to its own 99th percentiles is smaller), i.e. it looks more like their training images
  * @returns {{checked: boolean, unlike: boolean, notBrightfield: boolean, distance: number|null,
  *   residual: number|null, flags: string[]}}  flags: plain words, for the table and the CSV
  */
-export function judgeWell(ood, features, stats) {
+export function judgeWell(ood, features, stats, rivals = []) {
   const out = { checked: false, unlike: false, notBrightfield: false, distance: null, residual: null, flags: [] };
   if (!ood) return out;
   const block = ood.features;
@@ -170,6 +173,16 @@ export function judgeWell(ood, features, stats) {
       out.flags.push(
         `unlike the model's training images (beyond their 99th percentile: ${beyond.join(', ')})`,
       );
+    } else {
+      const own = relativeDistance(block, distance, residual);
+      const closer = rivals.find((r) => {
+        const s = oodScores(r.ood.features, features);
+        return relativeDistance(r.ood.features, s.distance, s.residual) < own;
+      });
+      if (closer) {
+        out.unlike = true;
+        out.flags.push(`looks more like the training images of ${closer.name} (${closer.cell_line}) than this model's`);
+      }
     }
   }
   if (ood.image_stats && stats) {
@@ -181,6 +194,11 @@ export function judgeWell(ood, features, stats) {
     }
   }
   return out;
+}
+
+/** Distance relative to a block's own 99th percentiles: max(distance / q99, residual / q99). */
+export function relativeDistance(block, distance, residual) {
+  return Math.max(distance / q99(block, 'distance_quantiles'), residual / q99(block, 'residual_quantiles'));
 }
 
 /** Share of wells flagged (unlike or not bright-field) and median distance ratio to the 99th percentile. */

@@ -34,3 +34,26 @@ def test_flag_table_marks_the_right_model() -> None:
     text = flag_table_markdown({("A549", "A549-M"): 0.02, ("A549", "HEK293-M"): 1.0}, ["A549-M", "HEK293-M"],
                                ["A549"], {"A549-M": "A549", "HEK293-M": "HEK293"})  # fmt: skip
     assert "| A549 | 2 % (right model) | 100 % |" in text
+
+
+def test_a_rival_card_that_describes_the_wells_better_flags_them() -> None:
+    rng = np.random.default_rng(1)
+    a, b = np.abs(rng.normal(size=32)), np.abs(rng.normal(size=32))
+    b = a + 0.25 * (b - a)  # close enough that a's 99th percentile still covers many of b's wells
+    block = {
+        name: fit_ood(c + rng.normal(0, 0.1, (300, 32)), c + rng.normal(0, 0.1, (200, 32)), n_components=8)
+        for name, c in [("a", a), ("b", b)]
+    }
+    inputs = _wells(rng, 20).astype(np.float32)
+    ranges = fit_image_stats([image_stats(x) for x in inputs])
+    wells_b = b + rng.normal(0, 0.1, (20, 32))
+    alone = flag_wells({"features": block["a"], "image_stats": ranges}, wells_b, inputs)
+    with_rival = flag_wells(
+        {"features": block["a"], "image_stats": ranges}, wells_b, inputs, [{"features": block["b"]}]
+    )
+    assert with_rival.mean() >= 0.95 and with_rival.sum() >= alone.sum()
+    wells_a = a + rng.normal(0, 0.1, (20, 32))
+    right = flag_wells(
+        {"features": block["a"], "image_stats": ranges}, wells_a, inputs, [{"features": block["b"]}]
+    )
+    assert right.mean() <= 0.1
