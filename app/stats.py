@@ -175,16 +175,7 @@ def paired_t(a: ArrayLike, b: ArrayLike) -> TTest:
     x, y = _pair(a, b, ("a", "b"), min_size=2)
     with np.errstate(divide="ignore", invalid="ignore"):
         res = stats.ttest_rel(x, y)
-    return TTest(
-        test="paired",
-        t=float(res.statistic),
-        p_value=float(res.pvalue),
-        df=float(res.df),
-        n_a=int(x.size),
-        n_b=int(y.size),
-        mean_a=float(x.mean()),
-        mean_b=float(y.mean()),
-    )
+    return _ttest("paired", res, x, y)
 
 
 def unpaired_t(a: ArrayLike, b: ArrayLike, *, equal_var: bool = True) -> TTest:
@@ -206,8 +197,13 @@ def unpaired_t(a: ArrayLike, b: ArrayLike, *, equal_var: bool = True) -> TTest:
     y = _vector(b, "b", min_size=2)
     with np.errstate(divide="ignore", invalid="ignore"):
         res = stats.ttest_ind(x, y, equal_var=equal_var)
+    return _ttest("unpaired (Student)" if equal_var else "unpaired (Welch)", res, x, y)
+
+
+def _ttest(test: str, res: Any, x: np.ndarray, y: np.ndarray) -> TTest:
+    """A :class:`TTest` from SciPy's result and the two samples."""
     return TTest(
-        test="unpaired (Student)" if equal_var else "unpaired (Welch)",
+        test=test,
         t=float(res.statistic),
         p_value=float(res.pvalue),
         df=float(res.df),
