@@ -356,6 +356,25 @@ def _mean_after_brightness(crop: np.ndarray, shift: np.float32) -> np.ndarray:
     return np.asarray(means, np.float32)[:, None, None]
 
 
+def _crop(pixels: np.ndarray, draw: Draw) -> np.ndarray:
+    """The draw's crop of an array whose first two axes are (row, column)."""
+    height, width = pixels.shape[:2]
+    ch, cw = max(1, round(draw.crop_fraction * height)), max(1, round(draw.crop_fraction * width))
+    top = round(draw.crop_top * (height - ch))
+    left = round(draw.crop_left * (width - cw))
+    return pixels[top : top + ch, left : left + cw]
+
+
+def _orient(crop: np.ndarray, draw: Draw) -> np.ndarray:
+    """The draw's 90° rotations and flips of a crop."""
+    view = np.rot90(crop, draw.rotations)
+    if draw.flip_horizontal:
+        view = view[:, ::-1]
+    if draw.flip_vertical:
+        view = view[::-1]
+    return view
+
+
 def apply_draw(pixels: np.ndarray, draw: Draw) -> np.ndarray:
     """Apply one draw to a full-size image: crop, turn, flip, then brightness, contrast, saturation, hue.
 
@@ -368,16 +387,8 @@ def apply_draw(pixels: np.ndarray, draw: Draw) -> np.ndarray:
     ndarray, shape (h, w, 3), float32 0–255 (cropped and possibly turned by 90°; a channel-planar array
     seen through ``moveaxis``, which :func:`~training.preprocess.resize_area` reads fastest)
     """
-    height, width = pixels.shape[:2]
-    ch, cw = max(1, round(draw.crop_fraction * height)), max(1, round(draw.crop_fraction * width))
-    top = round(draw.crop_top * (height - ch))
-    left = round(draw.crop_left * (width - cw))
-    crop = pixels[top : top + ch, left : left + cw]
-    view = np.rot90(crop, draw.rotations)
-    if draw.flip_horizontal:
-        view = view[:, ::-1]
-    if draw.flip_vertical:
-        view = view[::-1]
+    crop = _crop(pixels, draw)
+    view = _orient(crop, draw)
     planes = np.moveaxis(view, 2, 0).astype(np.float32)  # the one copy; colour steps work on it in place
     shift = np.float32(draw.brightness * 255.0)
     mean = _mean_after_brightness(crop, shift) if draw.contrast != 1.0 else None
@@ -419,16 +430,8 @@ def _palette(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _apply_draw_palette(colours: np.ndarray, index: np.ndarray, draw: Draw) -> np.ndarray:
     """:func:`apply_draw` for an image given as :func:`_palette` output (colour steps on the palette)."""
-    height, width = index.shape
-    ch, cw = max(1, round(draw.crop_fraction * height)), max(1, round(draw.crop_fraction * width))
-    top = round(draw.crop_top * (height - ch))
-    left = round(draw.crop_left * (width - cw))
-    crop = index[top : top + ch, left : left + cw]
-    view = np.rot90(crop, draw.rotations)
-    if draw.flip_horizontal:
-        view = view[:, ::-1]
-    if draw.flip_vertical:
-        view = view[::-1]
+    crop = _crop(index, draw)
+    view = _orient(crop, draw)
     table = colours.copy()
     if draw.brightness:
         table += np.float32(draw.brightness * 255.0)
