@@ -98,14 +98,19 @@ def test_training_imports_flow_one_way() -> None:
     assert _cycle(graph) is None, f"import cycle: {' → '.join(_cycle(graph) or [])}"
 
 
+def _imports_of(package: str, scope: str, roots: set[str]) -> list[str]:
+    """``"module: imported"`` for every import of a top-level package in ``roots``, in ``scope``."""
+    return [
+        f"{name}: {target}"
+        for name, path in _modules(package).items()
+        for target, _ in _imports(name, path, scope=scope)
+        if target.split(".")[0] in roots
+    ]
+
+
 def test_training_imports_its_own_modules_at_the_top() -> None:
     """The package's own imports sit at module level, where a reader looks for them."""
-    late = [
-        f"{name}: {target}"
-        for name, path in _modules("training").items()
-        for target, _ in _imports(name, path, scope="function")
-        if target.split(".")[0] == "training"
-    ]
+    late = _imports_of("training", "function", {"training"})
     assert not late, f"imports of training inside functions: {late}"
 
 
@@ -122,20 +127,10 @@ def test_no_private_name_is_imported_across_modules() -> None:
 
 @pytest.mark.parametrize("package", ["training", "app"])
 def test_heavy_libraries_are_imported_lazily(package: str) -> None:
-    eager = [
-        f"{name}: {target}"
-        for name, path in _modules(package).items()
-        for target, _ in _imports(name, path, scope="module")
-        if target.split(".")[0] in LAZY_ONLY
-    ]
+    eager = _imports_of(package, "module", LAZY_ONLY)
     assert not eager, f"heavy imports at module level (python -m training --help would load them): {eager}"
 
 
 def test_the_server_never_imports_training_or_tensorflow() -> None:
-    found = [
-        f"{name}: {target}"
-        for name, path in _modules("app").items()
-        for target, _ in _imports(name, path, scope="all")
-        if target.split(".")[0] in NOT_IN_APP
-    ]
+    found = _imports_of("app", "all", NOT_IN_APP)
     assert not found, f"app/ imports {found}"
