@@ -39,8 +39,8 @@ def plate_files(folder: Path) -> list[Path]:
     files = sorted(named.glob("*.jpg"))
     if len(files) == 96:
         return files
-    from training.sim_presets import PAPER_CONCENTRATIONS_UM
     from training.simulate import simulate_dataset
+    from training.simulate.presets import PAPER_CONCENTRATIONS_UM
 
     shutil.rmtree(folder, ignore_errors=True)
     print("simulating 96 images of 2560×2160 px (once; cached in .cache/bench/) …", flush=True)

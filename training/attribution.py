@@ -13,9 +13,12 @@ TensorFlow is imported only inside :func:`keras_predictor`.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from training.preprocess import preprocess
 
 __all__ = ["attribution_figure", "cell_edges", "keras_predictor", "occlusion_map"]
 
@@ -104,7 +107,7 @@ def attribution_figure(
         Each panel: the image in grey, the map in red (covering lowers OD450) / blue (raises it), on one
         colour scale shared by all panels; save it with ``fig.savefig(path, dpi=...)``.
     """
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # lazy: matplotlib is slow to import and only figures need it
 
     if len(images) != len(labels) or not images:
         raise ValueError(
@@ -143,10 +146,6 @@ def series_figure(model: Any, rows: Any, out_png: str | Any, *, grid: int = 8, c
         Manifest rows of one series (``path``, ``concentration_um``, ``od450``), e.g. a test series.
     out_png : path
     """
-    from pathlib import Path
-
-    from training.preprocess import preprocess
-
     rows = rows.sort_values("concentration_um")
     size = int(model.input_shape[1])
     images = [preprocess(p, size) for p in rows["path"]]

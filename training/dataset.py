@@ -29,7 +29,6 @@ __all__ = [
     "Augmentation",
     "Draw",
     "SeriesSplit",
-    "adjust_brightness",
     "adjust_contrast",
     "adjust_hue",
     "adjust_saturation",
@@ -277,11 +276,6 @@ def _draw(aug: Augmentation, rng: np.random.Generator) -> Draw:
         contrast=float(rng.uniform(*aug.contrast)),
         hue=float(rng.uniform(-aug.hue, aug.hue)),
     )
-
-
-def adjust_brightness(pixels: np.ndarray, delta: float) -> np.ndarray:
-    """Add ``delta`` × 255 to every value, clipped to 0–255. ``pixels``: (H, W, 3) float32."""
-    return np.clip(pixels + np.float32(delta * 255.0), 0.0, 255.0)
 
 
 def adjust_contrast(pixels: np.ndarray, factor: float) -> np.ndarray:

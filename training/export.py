@@ -12,33 +12,35 @@ backend) and compared with Keras: the export fails if the predicted OD450 differ
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 import tempfile
 import warnings
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from training.preprocess import INPUT_SIZE
+from training.model import export_model, quiet_tensorflow
+from training.preprocess import INPUT_SIZE, preprocess
+from training.runs import load_run, package_versions
+from training.tfjs_check import run_in_browser
+from training.trust.card_block import ood_block_for_run
 
 __all__ = [
     "CARD_SCHEMA",
     "FLOAT16_TOLERANCE",
     "FLOAT32_TOLERANCE",
+    "FORMATS",
+    "ExportOptions",
     "ExportVerificationError",
-    "add_arguments",
     "card_evaluation",
     "card_from_run",
     "check_inputs",
+    "export_run",
     "export_tfjs",
-    "main",
-    "ood_block",
-    "package_versions",
 ]
 
 CARD_SCHEMA = "nostain.model-card/1"
@@ -46,7 +48,8 @@ CARD_SCHEMA = "nostain.model-card/1"
 FLOAT32_TOLERANCE = 1e-3
 #: Declared tolerance with float16 weights (shared/FACTS.md measured max |Δ| 0.011 on a MobileNetV2 head).
 FLOAT16_TOLERANCE = 0.05
-_FORMATS = {"graph": "tfjs_graph_model", "layers": "tfjs_layers_model"}
+#: ``--format`` choices → the card's ``format``.
+FORMATS = {"graph": "tfjs_graph_model", "layers": "tfjs_layers_model"}
 _OUTPUTS = ["od450", "features"]
 _PREPROCESSING = (
     "whole image, area-average downscale to size×size (training/preprocess.py), raw 0–255 floats; "
@@ -56,17 +59,6 @@ _PREPROCESSING = (
 
 class ExportVerificationError(RuntimeError):
     """The browser's predictions differ from Keras' by more than the tolerance."""
-
-
-def package_versions() -> dict[str, str]:
-    """Versions of nostain and the packages that shape a model's numbers."""
-    versions: dict[str, str] = {}
-    for name in ("nostain", "tensorflow", "tf_keras", "tensorflowjs", "numpy", "pillow"):
-        try:
-            versions[name] = metadata.version(name.replace("_", "-"))
-        except metadata.PackageNotFoundError:
-            versions[name] = "unknown"
-    return versions
 
 
 def check_inputs(size: int, *, n: int = 3, rng: np.random.Generator | None = None) -> np.ndarray:
@@ -84,10 +76,8 @@ def check_inputs(size: int, *, n: int = 3, rng: np.random.Generator | None = Non
 
 def _convert(model: Any, out_dir: Path, *, format: str, quantize: str | None) -> None:
     """Write ``model.json`` + shards into ``out_dir`` with the tensorflowjs Python API."""
-    from training.model import quiet_tensorflow
-
     quiet_tensorflow()
-    import tensorflowjs as tfjs
+    import tensorflowjs as tfjs  # lazy: imports TensorFlow (seconds), needed only to convert
 
     dtype_map = {"float16": True} if quantize == "float16" else None
     if format == "layers":
@@ -126,8 +116,6 @@ def _verify(
     (when given) must agree within :data:`FLOAT16_TOLERANCE`; the synthetic inputs (noise, a gradient: far
     from any training image, where float16 rounding is amplified most) are measured and recorded only.
     """
-    from training.tfjs_check import run_in_browser
-
     parts = ([images] if images is not None else []) + [synthetic]
     inputs = np.concatenate(parts).astype(np.float32)
     n_images = 0 if images is None else len(images)
@@ -161,6 +149,27 @@ def _verify(
             f"TF.js lists the outputs as {report['output_order_in_browser']}, not {_OUTPUTS}"
         )
     return report
+
+
+def _conversion_fields(*, format: str, quantize: str | None, size: int, n_features: int) -> dict[str, Any]:
+    """The card fields that describe the converted model: format, outputs, input, versions, time."""
+    return {
+        "schema": CARD_SCHEMA,
+        "format": FORMATS[format],
+        "model_file": "model.json",
+        "outputs": list(_OUTPUTS),
+        "n_features": n_features,
+        "input": {
+            "size": size,
+            "channels": 3,
+            "resize": "area",
+            "pixel_range": [0, 255],
+            "preprocessing": _PREPROCESSING,
+        },
+        "quantization": quantize,
+        "versions": package_versions(),
+        "created": datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+    }
 
 
 def export_tfjs(
@@ -208,10 +217,8 @@ def export_tfjs(
         The browser's OD450 differs from Keras' by more than the tolerance (the folder is left for
         inspection, without ``card.json`` so that the app does not list it).
     """
-    from training.model import export_model
-
-    if format not in _FORMATS:
-        raise ValueError(f"format must be one of {sorted(_FORMATS)}; got {format!r}")
+    if format not in FORMATS:
+        raise ValueError(f"format must be one of {sorted(FORMATS)}; got {format!r}")
     if quantize not in (None, "float16"):
         raise ValueError(f"quantize must be None or 'float16'; got {quantize!r}")
     out_dir = Path(out_dir)
@@ -225,25 +232,7 @@ def export_tfjs(
         shutil.rmtree(out_dir)
     out_dir.mkdir(parents=True)
     _convert(export, out_dir, format=format, quantize=quantize)
-    card.update(
-        {
-            "schema": CARD_SCHEMA,
-            "format": _FORMATS[format],
-            "model_file": "model.json",
-            "outputs": list(_OUTPUTS),
-            "n_features": n_features,
-            "input": {
-                "size": size,
-                "channels": 3,
-                "resize": "area",
-                "pixel_range": [0, 255],
-                "preprocessing": _PREPROCESSING,
-            },
-            "quantization": quantize,
-            "versions": package_versions(),
-            "created": datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
-        }
-    )
+    card.update(_conversion_fields(format=format, quantize=quantize, size=size, n_features=n_features))
     if verify:
         images = None if inputs is None else np.asarray(inputs, np.float32)
         synthetic = check_inputs(size, n=2 if images is not None else 3)
@@ -336,50 +325,36 @@ def card_from_run(
 
 
 # ----------------------------------------------------------------------------------------------------------
-# CLI
+# A training run → a model folder for the app
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options of ``python -m training export``."""
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.add_argument("run", type=Path, help="a training run folder (made by `python -m training train`)")
-    parser.add_argument("--id", required=True, help="model id = folder name under --out, e.g. a549-m")
-    parser.add_argument("--name", help="name shown in the app's dropdown, e.g. A549-M (default: the id)")
-    parser.add_argument("--out", type=Path, default=Path("models"), help="models folder (default: models)")
-    parser.add_argument("--evaluation", type=Path, help="evaluation.json from `python -m training evaluate`")
-    parser.add_argument("--version", default="1.0.0", help="model version for the card (default 1.0.0)")
-    parser.add_argument(
-        "--format", choices=sorted(_FORMATS), default="graph", help="TF.js format (default graph: 2× faster)"
-    )
-    parser.add_argument(
-        "--quantize", choices=["float16"], help="store weights as float16 (half the download)"
-    )
-    parser.add_argument("--no-verify", action="store_true", help="skip the browser check (not recommended)")
-    parser.add_argument(
-        "--no-ood", action="store_true", help="do not describe the training images for the page's warnings"
-    )
+@dataclass(frozen=True)
+class ExportOptions:
+    """How :func:`export_run` converts a run (defaults: those of ``python -m training export``).
 
-
-def ood_block(model: Any, run_config: dict[str, Any], *, workers: int = 2) -> dict[str, Any] | None:
-    """The card's ``ood`` block (:func:`training.trust.ood_card_block`) from a run's own training data.
-
-    None when the run's dataset folders are no longer where training found them.
+    Attributes
+    ----------
+    format : {"graph", "layers"}
+        TF.js format (:data:`FORMATS`).
+    quantize : {None, "float16"}
+        float16 weights halve the download.
+    verify : bool
+        Check the converted model in headless Chromium against Keras.
+    describe_images : bool
+        Give the card an ``ood`` block describing the run's training images (the page's warnings).
+    version : str
+        Model version written into the card.
     """
-    from training.dataset import SeriesSplit
-    from training.train import load_datasets
-    from training.trust import ood_card_block
 
-    folders = [Path(s["path"]) for s in run_config["data"].get("sources", []) if s.get("path")]
-    if not folders or not all(f.exists() for f in folders):
-        return None
-    manifest, _ = load_datasets(folders)
-    return ood_card_block(model, manifest, SeriesSplit.from_dict(run_config["split"]), workers=workers)
+    format: str = "graph"
+    quantize: str | None = None
+    verify: bool = True
+    describe_images: bool = True
+    version: str = "1.0.0"
 
 
 def _sample_inputs(run_config: dict[str, Any], size: int, n: int = 4) -> np.ndarray | None:
     """A few real training images, preprocessed like the page does, for the browser check."""
-    from training.preprocess import preprocess
-
     paths = [Path(p) for p in run_config.get("data", {}).get("sample_images", [])[:n]]
     paths = [p for p in paths if p.is_file()]
     if not paths:
@@ -387,41 +362,56 @@ def _sample_inputs(run_config: dict[str, Any], size: int, n: int = 4) -> np.ndar
     return np.stack([preprocess(p, size) for p in paths])
 
 
-def main(args: argparse.Namespace) -> int:
-    """Run ``python -m training export``."""
-    from training.train import load_run
+def export_run(
+    run_dir: str | Path,
+    models_dir: str | Path,
+    *,
+    model_id: str,
+    name: str | None = None,
+    evaluation: dict[str, Any] | None = None,
+    options: ExportOptions = ExportOptions(),  # frozen: one shared default is safe
+) -> dict[str, Any]:
+    """Export a training run as ``models_dir/model_id/`` (TF.js model + ``card.json``) for the app.
 
-    model, run_config = load_run(args.run)
-    evaluation = json.loads(args.evaluation.read_text(encoding="utf-8")) if args.evaluation else None
+    Parameters
+    ----------
+    run_dir : path
+        A training run folder (:func:`training.train.train_run`).
+    models_dir : path
+        The app's models folder.
+    model_id : str
+        Folder name and card id, e.g. ``a549-m``.
+    name : str, optional
+        Name shown in the app's dropdown (default: ``model_id``).
+    evaluation : dict, optional
+        ``evaluation.json`` of :mod:`training.evaluate`: the card takes this run's autologous figures.
+    options : ExportOptions
+
+    Returns
+    -------
+    dict
+        The card as written. Its ``ood`` is None when the run's training images are no longer where
+        training found them, and absent when ``options.describe_images`` is False.
+    """
+    model, run_config = load_run(run_dir)
     card = card_from_run(
         run_config,
-        model_id=args.id,
-        name=args.name or args.id,
-        version=args.version,
+        model_id=model_id,
+        name=name or model_id,
+        version=options.version,
         evaluation=evaluation,
-        run_name=Path(args.run).name,
+        run_name=Path(run_dir).name,
     )
-    if not args.no_ood:
-        card["ood"] = ood_block(model, run_config)
-        if card["ood"] is None:
-            print("note: the training images are not where training found them; card has no 'ood' block")
+    if options.describe_images:
+        card["ood"] = ood_block_for_run(model, run_config)
     size = int(model.input_shape[1]) if model.input_shape[1] else INPUT_SIZE
-    inputs = _sample_inputs(run_config, size)
-    folder = export_tfjs(
+    export_tfjs(
         model,
-        args.out / args.id,
+        Path(models_dir) / model_id,
         card,
-        format=args.format,
-        quantize=args.quantize,
-        verify=not args.no_verify,
-        inputs=inputs,
+        format=options.format,
+        quantize=options.quantize,
+        verify=options.verify,
+        inputs=_sample_inputs(run_config, size),
     )
-    size_mb = sum(p.stat().st_size for p in folder.iterdir()) / 1e6
-    print(f"wrote {folder} ({size_mb:.1f} MB, {card['format']})")
-    if card.get("verification"):
-        v = card["verification"]
-        print(
-            f"verified in Chromium ({v['backend']}): max |Δ OD450| = {v['max_abs_diff_od450']:.2g}, "
-            f"max |Δ features| = {v['max_abs_diff_features']:.2g}"
-        )
-    return 0
+    return card

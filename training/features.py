@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tqdm import tqdm
 
 from training import config
 from training.dataset import Augmentation, make_views
@@ -180,8 +181,6 @@ def cached_features(
         )
         bar = None
         if progress:
-            from tqdm import tqdm
-
             bar = tqdm(total=len(todo), desc="features", unit="image")
         batch: list[tuple[int, np.ndarray]] = []
 

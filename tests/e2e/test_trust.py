@@ -38,8 +38,8 @@ from tests.e2e.conftest import (
     wait_scored,
     well_image,
 )
-from training.ood import fit_image_stats, fit_ood, image_stats, ood_scores
 from training.preprocess import load_rgb, resize_area
+from training.trust.ood import fit_image_stats, fit_ood, image_stats, ood_scores
 
 pytestmark = pytest.mark.e2e
 

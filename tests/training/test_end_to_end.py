@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from training.__main__ import main as cli
+from training.cli import main as cli
 
 pytestmark = pytest.mark.slow
 
@@ -73,8 +73,8 @@ def test_train_evaluate_cv_export_and_load_in_the_browser(tiny_data, tmp_path, m
 
     # Load the exported model.json back (TF.js in Chromium) on a real image of the data set.
     from training.preprocess import preprocess
+    from training.runs import load_run
     from training.tfjs_check import run_in_browser
-    from training.train import load_run
 
     image = sorted(tiny_data.rglob("*.jpg"))[0]
     pixels = preprocess(image, 32)[None]

@@ -9,14 +9,9 @@ import pandas as pd
 import pytest
 
 from app.doseresponse import hill
-from training.evaluate import (
-    allogenic_matrix,
-    evaluate_predictions,
-    held_out_series,
-    markdown_report,
-    table1,
-    table2,
-)
+from training.evaluate import held_out_series
+from training.report import markdown_report
+from training.tables import allogenic_matrix, evaluate_predictions, table1, table2
 
 CONC = np.array([0.0001, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 100])
 

@@ -8,7 +8,15 @@ import math
 import numpy as np
 import pytest
 
-from app.stats import MeanDifference, Regression, TTest, mean_difference, paired_t, regression, unpaired_t
+from training.stats import (
+    MeanDifference,
+    Regression,
+    TTest,
+    mean_difference,
+    paired_t,
+    regression,
+    unpaired_t,
+)
 
 
 def _t_two_sided_p_df2(t: float) -> float:

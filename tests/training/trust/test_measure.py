@@ -3,8 +3,8 @@
 import numpy as np
 
 from tests.e2e.conftest import well_image
-from training.ood import fit_image_stats, fit_ood, image_stats
-from training.ood_eval import flag_table_markdown, flag_wells, non_microscopy_images
+from training.trust.measure import flag_table_markdown, flag_wells, non_microscopy_images
+from training.trust.ood import fit_image_stats, fit_ood, image_stats
 
 
 def _wells(rng: np.random.Generator, n: int) -> np.ndarray:

@@ -20,11 +20,12 @@ well ``(row, c)``:
 from __future__ import annotations
 
 import zlib
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from training.sim_presets import CellLinePreset, PlateDesign
+from training.simulate.presets import CellLinePreset, PlateDesign
 
 __all__ = ["ROW_LETTERS", "hill_viability", "simulate_labels", "stream_seed"]
 
@@ -63,6 +64,96 @@ def _line_key(name: str) -> int:
     return zlib.crc32(name.encode("utf-8"))
 
 
+def _plate_truth(
+    preset: CellLinePreset, design: PlateDesign, rng: np.random.Generator, field: float
+) -> dict[str, Any]:
+    """One plate's effects and every well's truth, arrays of shape ``(replicates, n_conc)``.
+
+    The draws happen in a fixed order, so a plate is a pure function of its generator's seed.
+    """
+    g, a, optics = preset.growth, preset.assay, preset.optics
+    conc = np.asarray(design.concentrations_um, dtype=float)
+    od_per_cell = a.od_control / g.control_cells
+    seeding_plate = np.exp(rng.normal(0, g.plate_seeding_cv))
+    ic50_plate = g.ic50_um * np.exp(rng.normal(0, g.ic50_plate_cv))
+    gain_plate = np.exp(rng.normal(0, a.plate_gain_cv))
+    blank_plate = a.blank_od + rng.normal(0, a.blank_sd)
+    focus_plate = rng.normal(0, optics.focus_plate_sd_um)
+    shape = (design.replicates, conc.size)
+    seeding = seeding_plate * np.exp(rng.normal(0, g.seeding_cv, shape))
+    field_factor = np.exp(rng.normal(0, g.field_cv, shape))
+    well_noise = np.exp(rng.normal(0, a.well_cv, shape))
+    reader = rng.normal(0, a.reader_sd, shape)
+    focus = focus_plate + rng.normal(0, optics.focus_sd_um, shape)
+    viability = np.broadcast_to(hill_viability(conc, ic50_um=ic50_plate, hill=g.hill, bottom=g.bottom), shape)
+    cells_well = g.control_cells * seeding * viability
+    dying_well = g.dead_persistence * (
+        g.cells_at_drug * seeding * (1 - viability) + g.background_death * cells_well
+    )
+    return {
+        "conc": conc,
+        "ic50": ic50_plate,
+        "viability": viability,
+        "cells_well": cells_well,
+        "od_expected": blank_plate + od_per_cell * gain_plate * cells_well,
+        "od450": blank_plate + od_per_cell * gain_plate * cells_well * well_noise + reader,
+        "n_cells": rng.poisson(field * field_factor * cells_well),
+        "n_dying": rng.poisson(field * field_factor * dying_well),
+        "n_debris": rng.poisson(
+            field * field_factor * g.debris_per_dead * dying_well + g.baseline_debris_per_field
+        ),
+        "stress": np.clip((1 - viability) / (1 - g.bottom), 0, 1),
+        "focus": focus,
+    }
+
+
+def _plate_records(
+    preset: CellLinePreset,
+    design: PlateDesign,
+    truth: dict[str, Any],
+    *,
+    seed: int,
+    line_key: int,
+    plate: int,
+) -> list[dict[str, Any]]:
+    """The label rows of one plate, in row, column order."""
+    plate_id = f"{preset.name}-P{plate}"
+    plate_seed = stream_seed(seed, line_key, plate, 1)
+    records = []
+    for r in range(design.replicates):
+        row = ROW_LETTERS[r]
+        for c, column in enumerate(design.columns):
+            well = f"{row}{column:02d}"
+            records.append(
+                {
+                    "image": f"{preset.name}/plate{plate}/{well}.jpg",
+                    "cell_line": preset.name,
+                    "drug": design.drug,
+                    "concentration_um": float(truth["conc"][c]),
+                    "od450": round(float(truth["od450"][r, c]), 4),  # a plate reader's resolution
+                    "plate": plate_id,
+                    "well": well,
+                    "series": f"{plate_id}-{row}",
+                    "synthetic": True,
+                    "viability_true": float(truth["viability"][r, c]),
+                    "ic50_true_um": float(truth["ic50"]),
+                    "hill_true": float(preset.growth.hill),
+                    "n_cells": int(truth["n_cells"][r, c]),
+                    "seed": stream_seed(seed, line_key, plate, 2, r, c),
+                    "row": row,
+                    "column": column,
+                    "x_n_dying": int(truth["n_dying"][r, c]),
+                    "x_n_debris": int(truth["n_debris"][r, c]),
+                    "x_stress": round(float(truth["stress"][r, c]), 4),
+                    "x_focus_um": round(float(truth["focus"][r, c]), 3),
+                    "x_plate_seed": plate_seed,
+                    "x_cells_well": round(float(truth["cells_well"][r, c]), 1),
+                    "x_od450_expected": round(float(truth["od_expected"][r, c]), 4),
+                }
+            )
+    return records
+
+
 def simulate_labels(
     preset: CellLinePreset,
     *,
@@ -95,75 +186,13 @@ def simulate_labels(
     design = design or PlateDesign()
     if not 0.1 <= aspect <= 10:
         raise ValueError(f"aspect must be 0.1–10; got {aspect}")
-    g, a, optics = preset.growth, preset.assay, preset.optics
     line_key = _line_key(preset.name)
-    conc = np.asarray(design.concentrations_um, dtype=float)
-    n_rows, n_conc = design.replicates, conc.size
-    field = optics.field_fraction(aspect)
-    od_per_cell = a.od_control / g.control_cells
+    field = preset.optics.field_fraction(aspect)
     records = []
     for plate in range(1, design.plates + 1):
         rng = np.random.default_rng(np.random.SeedSequence([int(seed), line_key, plate]))
-        seeding_plate = np.exp(rng.normal(0, g.plate_seeding_cv))
-        ic50_plate = g.ic50_um * np.exp(rng.normal(0, g.ic50_plate_cv))
-        gain_plate = np.exp(rng.normal(0, a.plate_gain_cv))
-        blank_plate = a.blank_od + rng.normal(0, a.blank_sd)
-        focus_plate = rng.normal(0, optics.focus_plate_sd_um)
-        plate_seed = stream_seed(seed, line_key, plate, 1)
-        shape = (n_rows, n_conc)
-        seeding = seeding_plate * np.exp(rng.normal(0, g.seeding_cv, shape))
-        field_factor = np.exp(rng.normal(0, g.field_cv, shape))
-        well_noise = np.exp(rng.normal(0, a.well_cv, shape))
-        reader = rng.normal(0, a.reader_sd, shape)
-        focus = focus_plate + rng.normal(0, optics.focus_sd_um, shape)
-        viability = np.broadcast_to(
-            hill_viability(conc, ic50_um=ic50_plate, hill=g.hill, bottom=g.bottom), shape
-        )
-        cells_well = g.control_cells * seeding * viability
-        od_expected = blank_plate + od_per_cell * gain_plate * cells_well
-        od450 = blank_plate + od_per_cell * gain_plate * cells_well * well_noise + reader
-        n_cells = rng.poisson(field * field_factor * cells_well)
-        dying_well = g.dead_persistence * (
-            g.cells_at_drug * seeding * (1 - viability) + g.background_death * cells_well
-        )
-        n_dying = rng.poisson(field * field_factor * dying_well)
-        n_debris = rng.poisson(
-            field * field_factor * g.debris_per_dead * dying_well + g.baseline_debris_per_field
-        )
-        stress = np.clip((1 - viability) / (1 - g.bottom), 0, 1)
-        plate_id = f"{preset.name}-P{plate}"
-        for r in range(n_rows):
-            row = ROW_LETTERS[r]
-            for c in range(n_conc):
-                column = design.columns[c]
-                well = f"{row}{column:02d}"
-                records.append(
-                    {
-                        "image": f"{preset.name}/plate{plate}/{well}.jpg",
-                        "cell_line": preset.name,
-                        "drug": design.drug,
-                        "concentration_um": float(conc[c]),
-                        "od450": round(float(od450[r, c]), 4),  # a plate reader's resolution
-                        "plate": plate_id,
-                        "well": well,
-                        "series": f"{plate_id}-{row}",
-                        "synthetic": True,
-                        "viability_true": float(viability[r, c]),
-                        "ic50_true_um": float(ic50_plate),
-                        "hill_true": float(g.hill),
-                        "n_cells": int(n_cells[r, c]),
-                        "seed": stream_seed(seed, line_key, plate, 2, r, c),
-                        "row": row,
-                        "column": column,
-                        "x_n_dying": int(n_dying[r, c]),
-                        "x_n_debris": int(n_debris[r, c]),
-                        "x_stress": round(float(stress[r, c]), 4),
-                        "x_focus_um": round(float(focus[r, c]), 3),
-                        "x_plate_seed": plate_seed,
-                        "x_cells_well": round(float(cells_well[r, c]), 1),
-                        "x_od450_expected": round(float(od_expected[r, c]), 4),
-                    }
-                )
+        truth = _plate_truth(preset, design, rng, field)
+        records += _plate_records(preset, design, truth, seed=int(seed), line_key=line_key, plate=plate)
     table = pd.DataFrame.from_records(records)
     for name in ("n_cells", "seed", "column", "x_n_dying", "x_n_debris", "x_plate_seed"):
         table[name] = table[name].astype("Int64")

@@ -104,7 +104,7 @@ def fit_ood(
         ``n_heldout``. Floats rounded to 5 significant digits; the quantiles are computed with the rounded
         block, so Python and the browser score exactly what the card says.
     """
-    from sklearn.covariance import LedoitWolf
+    from sklearn.covariance import LedoitWolf  # lazy: scikit-learn takes about a second to import
 
     train = _check_features("train_features", train_features)
     heldout = _check_features("heldout_features", heldout_features, train.shape[1])

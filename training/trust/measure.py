@@ -8,14 +8,18 @@ better (smaller distance relative to its own 99th percentiles); or image statist
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from training.ood import image_stats, is_brightfield, ood_scores
+from training.predict import load_inputs, predict_inputs
+from training.runs import load_datasets, load_run
+from training.trust.ood import image_stats, is_brightfield, ood_scores
 
-__all__ = ["flag_table_markdown", "flag_wells", "non_microscopy_images"]
+__all__ = ["flag_table_markdown", "flag_wells", "measure_flags", "non_microscopy_images"]
 
 
 def _relative(block: Mapping[str, Any], features: np.ndarray) -> np.ndarray:
@@ -98,8 +102,32 @@ def flag_table_markdown(
     return "\n".join(lines) + "\n"
 
 
+def _cards_with_ood(models_dir: str | Path) -> dict[str, dict[str, Any]]:
+    """Exported cards that carry an ``ood`` block, by the card's ``name``."""
+    cards = {}
+    for card_path in sorted(Path(models_dir).glob("*/card.json")):
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+        if card.get("ood"):
+            cards[card["name"]] = card
+    return cards
+
+
+def _rivals(cards: Mapping[str, dict[str, Any]], models: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+    """For each model, the ``ood`` blocks of the other cards on the same backbone (same fingerprint)."""
+    fingerprint = {m: cards[m]["ood"].get("backbone_fingerprint") for m in cards}
+    return {
+        m: [cards[o]["ood"] for o in cards if o != m and fingerprint[o] and fingerprint[o] == fingerprint[m]]
+        for m in models
+    }
+
+
 def measure_flags(
-    runs: Sequence[Any], datasets: Sequence[Any], models_dir: Any, *, seed: int = 0, workers: int = 2
+    runs: Sequence[str | Path],
+    datasets: Sequence[str | Path],
+    models_dir: str | Path,
+    *,
+    seed: int = 0,
+    workers: int = 2,
 ) -> str:
     """Score every run's test series of every cell line, and non-microscopy images, with every exported card.
 
@@ -114,45 +142,26 @@ def measure_flags(
     str
         Markdown: the 3×3 table of flagged fractions and the non-microscopy table.
     """
-    import json
-    from pathlib import Path
-
-    from training.evaluate import load_inputs, predict_inputs
-    from training.train import load_datasets, load_run
-
-    cards = {}
-    for card_path in sorted(Path(models_dir).glob("*/card.json")):
-        card = json.loads(card_path.read_text(encoding="utf-8"))
-        if card.get("ood"):
-            cards[card["name"]] = card
+    cards = _cards_with_ood(models_dir)
     manifest, _ = load_datasets([Path(d) for d in datasets])
     loaded = {Path(r).name: load_run(r) for r in runs}
     test_series = {s for _, cfg in loaded.values() for s in cfg["split"]["test"]}
     models = [m for m in loaded if m in cards]
     model_line = {m: cards[m]["cell_line"] for m in models}
-    fingerprint = {m: cards[m]["ood"].get("backbone_fingerprint") for m in cards}
-    rivals = {
-        m: [cards[o]["ood"] for o in cards if o != m and fingerprint[o] and fingerprint[o] == fingerprint[m]]
-        for m in models
-    }
+    rivals = _rivals(cards, models)
     size = int(next(iter(loaded.values()))[0].input_shape[1])
+    lines = sorted(manifest["cell_line"].unique())
+    is_test = {line: (manifest["cell_line"] == line) & manifest["series"].isin(test_series) for line in lines}
+    inputs_by_row = {
+        line: load_inputs(list(manifest[is_test[line]]["path"]), size, workers=workers) for line in lines
+    }
     fakes = non_microscopy_images(size, np.random.default_rng(seed))
     flagged: dict[tuple[str, str], float] = {}
-    lines = sorted(manifest["cell_line"].unique())
-    for line in lines:
-        rows = manifest[(manifest["cell_line"] == line) & manifest["series"].isin(test_series)]
-        inputs = load_inputs(list(rows["path"]), size, workers=workers)
+    for row, inputs in [*inputs_by_row.items(), *fakes.items()]:
         for m in models:
             _, feats = predict_inputs(loaded[m][0], inputs)
-            flagged[(line, m)] = float(flag_wells(cards[m]["ood"], feats, inputs, rivals[m]).mean())
-    for kind, inputs in fakes.items():
-        for m in models:
-            _, feats = predict_inputs(loaded[m][0], inputs)
-            flagged[(kind, m)] = float(flag_wells(cards[m]["ood"], feats, inputs, rivals[m]).mean())
-    n_test = {
-        line: int(((manifest["cell_line"] == line) & manifest["series"].isin(test_series)).sum())
-        for line in lines
-    }
+            flagged[(row, m)] = float(flag_wells(cards[m]["ood"], feats, inputs, rivals[m]).mean())
+    n_test = {line: int(is_test[line].sum()) for line in lines}
     return (
         "### Wells flagged by the trust check (share of test wells; target ≤ 5 % on the right model, "
         "≥ 95 % on the wrong ones)\n\n"

@@ -1,4 +1,4 @@
-"""training.ood: feature-space OOD block and bright-field image statistics."""
+"""training.trust.ood: feature-space OOD block and bright-field image statistics."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from training.ood import (
+from training.trust.ood import (
     QUANTILES,
     fit_image_stats,
     fit_ood,

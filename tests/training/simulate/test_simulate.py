@@ -3,18 +3,16 @@ amount, and IC50 recovery with the project's own Hill fit."""
 
 from __future__ import annotations
 
-import argparse
-
 import numpy as np
 import pytest
 from PIL import Image
 from scipy import ndimage, stats
 
 from app.doseresponse import fit_hill
-from training import simulate
+from training.cli import main as cli
 from training.manifest import load_manifest
-from training.sim_presets import PAPER_CONCENTRATIONS_UM, PRESETS, PlateDesign
 from training.simulate import SYNTHETIC_NOTICE, WellScene, render_well, scene_from_row, simulate_dataset
+from training.simulate.presets import PAPER_CONCENTRATIONS_UM, PRESETS, PlateDesign
 
 TINY = (128, 108)  # px: fast, same field of view as the 2560 × 2160 default
 SMALL = (256, 216)
@@ -209,33 +207,31 @@ def test_design_puts_concentrations_in_columns_2_to_12_by_default():
 
 
 def test_cli_writes_a_dataset_with_a_progress_bar(tmp_path, capsys):
-    parser = argparse.ArgumentParser()
-    simulate.add_arguments(parser)
-    args = parser.parse_args(
-        [
-            "--cell-line",
-            "HEK293",
-            "--out",
-            str(tmp_path),
-            "--image-size",
-            "96x81",
-            "--plates",
-            "1",
-            "--replicates",
-            "1",
-            "--concentrations",
-            "0,0.01,0.1,1",
-            "--seed",
-            "5",
-            "--workers",
-            "1",
-        ]
-    )
-    assert simulate.main(args) == 0
+    args = [
+        "simulate",
+        "--cell-line",
+        "HEK293",
+        "--out",
+        str(tmp_path),
+        "--image-size",
+        "96x81",
+        "--plates",
+        "1",
+        "--replicates",
+        "1",
+        "--concentrations",
+        "0,0.01,0.1,1",
+        "--seed",
+        "5",
+        "--workers",
+        "1",
+    ]
+    assert cli(args) == 0
     captured = capsys.readouterr()
     assert "wrote 4 synthetic images" in captured.out
     assert "rendering" in captured.err  # the tqdm bar
     manifest = load_manifest(tmp_path)
     assert list(manifest["concentration_um"]) == [0.0, 0.01, 0.1, 1.0]
     assert (tmp_path / "contact-sheet-HEK293.png").is_file()
-    assert simulate.main(args) == 2  # refuses to overwrite
+    assert cli(args) == 2  # refuses to overwrite
+    assert cli([*args, "--overwrite"]) == 0  # unless told to
