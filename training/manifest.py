@@ -79,7 +79,8 @@ OD450_RANGE = (-0.1, 5.0)
 _TEXT_COLUMNS = ("image", "cell_line", "drug", "plate", "well", "series")
 _FLOAT_COLUMNS = ("concentration_um", "od450", "viability_true", "ic50_true_um", "hill_true")
 _INT_COLUMNS = ("n_cells", "seed", "column")
-_WELL_RE = re.compile(r"^([A-Pa-p])0*([1-9][0-9]?)$")
+#: A well ID, A01–P24: 96- and 384-well plates (the twin of static/js/concentrations.js WELL_RE).
+_WELL_RE = re.compile(r"^([A-Pa-p])[-_]?0*(2[0-4]|1[0-9]|[1-9])$")
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
 
@@ -99,14 +100,17 @@ class ManifestError(ValueError):
 
 
 def normalise_well(well: object) -> str:
-    """Normalise a well id: ``'b7'``, ``'B7'``, ``'B007'`` → ``'B07'``.
+    """Normalise a well id: ``'b7'``, ``'B7'``, ``'B007'``, ``'B-07'`` → ``'B07'``.
 
-    Rows A–P and columns 1–24 are accepted (96- and 384-well plates). Raises ``ValueError`` naming the
-    value otherwise.
+    A01–P24: 96- and 384-well plates. Rows A–P (either case: the column is known to hold well IDs) and
+    columns 1–24, with leading zeros and an optional ``-`` or ``_`` between row and column; surrounding
+    spaces are ignored. The twin of ``parseWellId`` in ``static/js/concentrations.js``, which finds the
+    same IDs in file names (upper-case row only there); ``tests/data/well_ids.json`` holds the cases both
+    must pass. Raises ``ValueError`` naming the value otherwise.
     """
     text = str(well).strip()
     match = _WELL_RE.match(text)
-    if match is None or not 1 <= int(match.group(2)) <= 24:
+    if match is None:
         raise ValueError(f"well must look like A01..P24 (e.g. B07 or B7); got {text!r}")
     return f"{match.group(1).upper()}{int(match.group(2)):02d}"
 

@@ -1,4 +1,5 @@
-// The server's JSON API (app/schemas.py): /api/fit and /api/report.csv. No DOM.
+// Every network call of the page (no DOM): the server's JSON API (app/schemas.py) — /api/fit,
+// /api/report.csv, /api/limits — and the models' card.json files.
 
 /** An HTTP error with the server's explanation (FastAPI's `detail`, or app/errors.py's `problems`). */
 export class ApiError extends Error {
@@ -10,14 +11,10 @@ export class ApiError extends Error {
   }
 }
 
-async function post(url, body) {
+async function request(url, init = {}) {
   let response;
   try {
-    response = await fetch(url, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify(body),
-    });
+    response = await fetch(url, init);
   } catch (err) {
     throw new ApiError(0, `the server did not answer (${err.message}); is nostain still running?`);
   }
@@ -36,6 +33,13 @@ async function post(url, body) {
   }
   return response;
 }
+
+const post = (url, body) =>
+  request(url, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
 
 /**
  * Fit the Hill equation to curves (POST /api/fit).
@@ -60,4 +64,25 @@ export async function reportCsv(request) {
   const disposition = response.headers.get('Content-Disposition') ?? '';
   const filename = /filename="([^"]+)"/.exec(disposition)?.[1] ?? 'nostain-report.csv';
   return { blob: await response.blob(), filename };
+}
+
+/**
+ * The server's request limits (GET /api/limits): the same object the page embeds as `nostain-config`.
+ *
+ * @returns {Promise<object>}  e.g. {max_label_length: 200, max_well_id_length: 12, max_flags_per_well: 20, …}
+ */
+export async function fetchLimits() {
+  const response = await request('/api/limits');
+  return (await response.json()).limits;
+}
+
+/**
+ * A model's full card (its card.json, next to model.json), e.g. for the `ood` block the page did not embed.
+ *
+ * @param {string} modelUrl  the card's `model_url` (…/model.json)
+ * @returns {Promise<object>}
+ */
+export async function fetchModelCard(modelUrl) {
+  const response = await request(modelUrl.replace(/[^/]*$/, 'card.json'));
+  return response.json();
 }

@@ -7,11 +7,14 @@ export const UNITS = { uM: 1, nM: 1e-3, mM: 1e3, pM: 1e-6 };
 const NUMBER = String.raw`(\d+(?:[.,p]\d+)?(?:[eE][-+]?\d+)?|[.]\d+)`;
 // µ (micro sign U+00B5), μ (Greek mu U+03BC) or u; "um" in lower case is taken as µM too. "nm" is not
 // (it is usually a wavelength: "450nm"), nor a bare "M".
-const UNIT = String.raw`(µM|μM|uM|UM|um|µm|μm|nM|NM|mM|pM)`;
+const UNIT = '(µM|μM|uM|UM|um|µm|μm|nM|NM|mM|pM)';
 const CONC_RE = new RegExp(String.raw`(?<![\d.,])${NUMBER}[\s_]?${UNIT}(?![A-Za-z])`, 'g');
 const CONTROL_RE = /(?<![A-Za-z])(DMSO|vehicle|veh|control|ctrl|ctl|untreated|mock)(?![A-Za-z])/i;
-// A well ID: row A–P, column 1–24 (B7, B07, B-07), not glued to other letters or digits.
-const WELL_RE = /(?<![A-Za-z0-9])([A-P])[-_]?(0?[1-9]|1\d|2[0-4])(?![0-9])/g;
+// A well ID, A01–P24: 96- and 384-well plates. Row A–P, column 1–24, written B7, B07, B007, B-07 or B_07;
+// the twin of training/manifest.py's _WELL_RE (tests/data/well_ids.json holds the cases both must pass). In
+// a file name the row letter must be upper case ("d3", "f1", "p2" are days, fields and passages) and the ID
+// must not be glued to other letters or digits before it, nor to digits after it ("A549" is a cell line).
+const WELL_RE = /(?<![A-Za-z0-9])([A-P])[-_]?0*(2[0-4]|1\d|[1-9])(?![0-9])/g;
 
 function unitFactor(unit) {
   if (/^[µμuU]/.test(unit)) return UNITS.uM;
@@ -65,6 +68,9 @@ export function parseNameConcentration(name) {
 
 /**
  * The well ID a file name holds (e.g. `plate1_B07_…` → "B07"), ignoring the concentration's own characters.
+ *
+ * A01–P24: 96- and 384-well plates (see WELL_RE; training/manifest.py normalise_well reads the same IDs in a
+ * manifest's `well` column).
  *
  * @param {string} name
  * @returns {string|null}  row letter + two-digit column ("B07"), or null when absent or ambiguous
@@ -158,7 +164,9 @@ export function plateMapConcentrations(map) {
   const overlap = doseLines.filter((l) => controlLines.includes(l));
   if (overlap.length) throw new RangeError(`line ${overlap[0]} is both a dose and a control`);
   const ordered = highestFirst ? doseLines : [...doseLines].reverse();
-  ordered.forEach((line, i) => out.set(line, tidy(topUm / factor ** i)));
+  ordered.forEach((line, i) => {
+    out.set(line, tidy(topUm / factor ** i));
+  });
   for (const line of controlLines) out.set(line, 0);
   return out;
 }

@@ -215,7 +215,9 @@ async function decodePng16(bytes, header) {
     off += 12 + len;
   }
   const inflator = new pako.Inflate();
-  parts.forEach((p, i) => inflator.push(p, i === parts.length - 1));
+  parts.forEach((p, i) => {
+    inflator.push(p, i === parts.length - 1);
+  });
   if (inflator.err || !inflator.result) {
     throw new ImageProblem('corrupt', `corrupt 16-bit PNG file (${inflator.msg || 'no image data'})`);
   }
@@ -305,14 +307,14 @@ async function decodeTiff(blob) {
   if (!data || data.length < width * height * channels * (bits / 8)) {
     throw new ImageProblem('corrupt', 'truncated or unsupported (compressed?) TIFF file');
   }
-  const sample =
-    bits === 8
-      ? (i) => data[i]
-      : (i) => data[2 * i] | (data[2 * i + 1] << 8); // UTIF.js leaves 16-bit samples little-endian
+  // UTIF.js leaves 16-bit samples little-endian.
+  const sample = bits === 8 ? (i) => data[i] : (i) => data[2 * i] | (data[2 * i + 1] << 8);
   const pixels = toRGBA(sample, width, height, channels, bits);
   const warnings = [];
-  if (pages.length > 1) warnings.push(`multi-page TIFF (${pages.length} pages): only the first page was used`);
-  if (photometric === 0) warnings.push('TIFF stores white as zero: used as stored (as training does), not inverted');
+  if (pages.length > 1)
+    warnings.push(`multi-page TIFF (${pages.length} pages): only the first page was used`);
+  if (photometric === 0)
+    warnings.push('TIFF stores white as zero: used as stored (as training does), not inverted');
   return { pixels, order: 'RGBA', width, height, warnings };
 }
 
@@ -343,7 +345,7 @@ export async function decodeImage(file) {
   if (!decoder) {
     throw new ImageProblem(
       'unsupported',
-      `${format.toUpperCase()} files cannot be read here yet: ` + 'export the image as PNG or JPEG',
+      `${format.toUpperCase()} files cannot be read here yet: export the image as PNG or JPEG`,
     );
   }
   if (format === 'jpeg') {

@@ -26,8 +26,8 @@ export function chooseBackend() {
       renderer = String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
       gl.getExtension('WEBGL_lose_context')?.loseContext();
     }
-  } catch (err) {
-    renderer = null;
+  } catch {
+    renderer = null; // no usable WebGL: said in the reason below
   }
   if (!renderer) return { backend: 'wasm', renderer, reason: 'no WebGL here: running on the CPU' };
   if (SOFTWARE_RENDERERS.test(renderer)) {
@@ -139,7 +139,9 @@ export async function predictBatch(handle, inputs, n) {
   const { model, outputNames, size } = handle;
   const out = tf.tidy(() => {
     const y = model.execute(tf.tensor4d(inputs, [n, size, size, 3], 'float32'), outputNames);
-    return Array.isArray(y) ? (tf.dispose(y.slice(1)), y[0]) : y;
+    if (!Array.isArray(y)) return y;
+    tf.dispose(y.slice(1));
+    return y[0];
   });
   try {
     return new Float32Array(await out.data());

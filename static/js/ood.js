@@ -133,7 +133,9 @@ export function isBrightfield(stats, ranges) {
     const [lo, hi] = ranges[name];
     const v = stats[name];
     if (!Number.isFinite(v) || v < lo || v > hi) {
-      reasons.push(`${label} ${fmt(v)} is ${v < lo ? 'below' : 'above'} the training range ${fmt(lo)}–${fmt(hi)}`);
+      reasons.push(
+        `${label} ${fmt(v)} is ${v < lo ? 'below' : 'above'} the training range ${fmt(lo)}–${fmt(hi)}`,
+      );
     }
   }
   return { ok: reasons.length === 0, reasons };
@@ -157,7 +159,14 @@ function q99(block, key) {
  *   residual: number|null, flags: string[]}}  flags: plain words, for the table and the CSV
  */
 export function judgeWell(ood, features, stats, rivals = []) {
-  const out = { checked: false, unlike: false, notBrightfield: false, distance: null, residual: null, flags: [] };
+  const out = {
+    checked: false,
+    unlike: false,
+    notBrightfield: false,
+    distance: null,
+    residual: null,
+    flags: [],
+  };
   if (!ood) return out;
   const block = ood.features;
   if (block && features && features.length === block.mean.length) {
@@ -181,7 +190,9 @@ export function judgeWell(ood, features, stats, rivals = []) {
       });
       if (closer) {
         out.unlike = true;
-        out.flags.push(`looks more like the training images of ${closer.name} (${closer.cell_line}) than this model's`);
+        out.flags.push(
+          `looks more like the training images of ${closer.name} (${closer.cell_line}) than this model's`,
+        );
       }
     }
   }
@@ -212,7 +223,10 @@ function fitOf(ood, wells) {
     if (j.distance !== null && dMax) ratios.push(j.distance / dMax);
   }
   ratios.sort((a, b) => a - b);
-  return { share: wells.length ? flagged / wells.length : 0, median: ratios[Math.floor(ratios.length / 2)] ?? Infinity };
+  return {
+    share: wells.length ? flagged / wells.length : 0,
+    median: ratios[Math.floor(ratios.length / 2)] ?? Infinity,
+  };
 }
 
 /**
@@ -244,7 +258,11 @@ export function curveWarning(wells, card, others = []) {
       if (other.id === card.id || !other.ood?.features || other.ood.backbone_fingerprint !== own) continue;
       const fit = fitOf(other.ood, checked);
       if (fit.share > CURVE_SHARE || fit.share >= mine.share) continue;
-      if (!better || fit.share < better.fit.share || (fit.share === better.fit.share && fit.median < better.fit.median))
+      if (
+        !better ||
+        fit.share < better.fit.share ||
+        (fit.share === better.fit.share && fit.median < better.fit.median)
+      )
         better = { card: other, fit };
     }
   }
@@ -259,6 +277,8 @@ export function curveWarning(wells, card, others = []) {
   }
   const note =
     `model check: ${flagged} of ${checked.length} images unlike the training images of ${card.name}` +
-    (better ? `; they look more like ${better.card.cell_line || better.card.name} (model ${better.card.name})` : '');
+    (better
+      ? `; they look more like ${better.card.cell_line || better.card.name} (model ${better.card.name})`
+      : '');
   return { text, note, flagged, total: checked.length, better: better?.card ?? null };
 }

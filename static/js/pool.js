@@ -31,7 +31,7 @@ export class WorkerPool {
     this.terminate();
     this.workers = Array.from({ length: this.size }, () => {
       const w = new Worker(this.workerUrl, { type: 'module', name: 'nostain-scorer' });
-      w.onmessage = (e) => this.#settle(w, e.data);
+      w.onmessage = (e) => this.#settle(e.data);
       w.onerror = (e) => this.#fail(w, new Error(`worker failed: ${e.message || 'could not start'}`));
       return w;
     });
@@ -108,7 +108,7 @@ export class WorkerPool {
     });
   }
 
-  #settle(worker, msg) {
+  #settle(msg) {
     const job = this.pending.get(msg.id);
     if (!job) return;
     this.pending.delete(msg.id);

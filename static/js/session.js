@@ -8,10 +8,28 @@ import {
   wellConcentration,
 } from './concentrations.js';
 
-const LABEL_MAX = 200; // app/schemas.py Label
-const FLAGS_MAX = 20;
+/** The server's limits these functions obey (the page's `nostain-config`, or GET /api/limits). */
+const LIMIT_KEYS = ['max_label_length', 'max_well_id_length', 'max_flags_per_well', 'max_notes_per_curve'];
 
-const clip = (text, n = LABEL_MAX) => (text.length > n ? `${text.slice(0, n - 1)}…` : text);
+/**
+ * Check the server's request limits before the session uses them.
+ *
+ * @param {object} limits  the `limits` object of the page config (app: GET /api/limits), e.g.
+ *   {max_label_length: 200, max_well_id_length: 12, max_flags_per_well: 20, max_notes_per_curve: 20, …}
+ * @returns {object}  the same object
+ * @throws {TypeError}  naming the first limit that is missing or not a positive integer
+ */
+export function checkLimits(limits) {
+  for (const key of LIMIT_KEYS) {
+    const value = limits?.[key];
+    if (!Number.isInteger(value) || value < 1)
+      throw new TypeError(`the server's limits lack ${key} (got ${JSON.stringify(value)})`);
+  }
+  return limits;
+}
+
+/** Text cut to `n` characters (the last one an ellipsis), so the server accepts it. */
+const clip = (text, n) => (text.length > n ? `${text.slice(0, n - 1)}…` : text);
 
 /** The card fields a report names: {id, name, version, synthetic}. */
 export function modelRef(card) {
@@ -147,14 +165,16 @@ export function scoredWells(curve) {
 /**
  * The curve as /api/fit wants it (non-excluded wells), or null when nothing can be fitted yet.
  *
+ * @param {object} curve
+ * @param {object} limits  see checkLimits
  * @returns {{label: string, concentrations_um: number[], responses: number[], fix_top: number|null,
  *   fix_bottom: number|null}|null}
  */
-export function fitRequestCurve(curve) {
+export function fitRequestCurve(curve, limits) {
   const kept = scoredWells(curve).filter((x) => !x.well.excluded);
   if (!kept.length) return null;
   return {
-    label: clip(curve.label),
+    label: clip(curve.label, limits.max_label_length),
     concentrations_um: kept.map((x) => x.um),
     responses: kept.map((x) => x.well.od450),
     fix_top: curve.fixTop,
@@ -171,20 +191,29 @@ export function replicates(curve) {
   );
 }
 
-/** The flags a well carries into the report (warnings, concentration source, notes). */
-export function wellFlags(entry) {
+/**
+ * The flags a well carries into the report (warnings, concentration source, notes).
+ *
+ * @param {{well: object, source: string|null, note: string|null}} entry  from scoredWells
+ * @param {object} limits  see checkLimits
+ * @returns {string[]}
+ */
+export function wellFlags(entry, limits) {
   const flags = [...(entry.well.trustFlags ?? []), ...entry.well.warnings];
   if (entry.source) flags.push(`concentration from ${entry.source}`);
   if (entry.note) flags.push(entry.note);
-  return flags.slice(0, FLAGS_MAX).map((f) => clip(f));
+  return flags.slice(0, limits.max_flags_per_well).map((f) => clip(f, limits.max_label_length));
 }
 
 /**
  * One curve of the /api/report.csv request, or the reason it cannot be reported.
  *
+ * @param {object} curve
+ * @param {object} limits  see checkLimits
  * @returns {{curve: object|null, skipped: string|null}}
  */
-export function reportCurve(curve) {
+export function reportCurve(curve, limits) {
+  const label = (text) => clip(text, limits.max_label_length);
   const entries = scoredWells(curve);
   if (!entries.length) return { curve: null, skipped: `${curve.label}: no scored well with a concentration` };
   if (entries.every((e) => e.well.excluded))
@@ -194,7 +223,7 @@ export function reportCurve(curve) {
   if (curve.trustWarning) notes.unshift(curve.trustWarning.note);
   if (left.length) {
     notes.push(
-      clip(
+      label(
         `${left.length} image(s) not in the fit: ` +
           left
             .map(
@@ -208,21 +237,21 @@ export function reportCurve(curve) {
   return {
     skipped: null,
     curve: {
-      label: clip(curve.label),
-      cell_line: clip(curve.cellLine),
-      drug: clip(curve.drug),
+      label: label(curve.label),
+      cell_line: label(curve.cellLine),
+      drug: label(curve.drug),
       model: curve.model,
       wells: entries.map((e) => ({
-        image: clip(e.well.name),
-        well: e.well.well.slice(0, 12),
+        image: label(e.well.name),
+        well: e.well.well.slice(0, limits.max_well_id_length),
         concentration_um: e.um,
         od450: e.well.od450,
         excluded: e.well.excluded,
-        flags: wellFlags(e),
+        flags: wellFlags(e, limits),
       })),
       fix_top: curve.fixTop,
       fix_bottom: curve.fixBottom,
-      notes: notes.slice(0, 20).map((n) => clip(n)),
+      notes: notes.slice(0, limits.max_notes_per_curve).map(label),
     },
   };
 }

@@ -7,11 +7,11 @@
 //   any failure of the worker itself ← {type: 'error', id, message, stack}
 import '../vendor/tf.min.js';
 import '../vendor/tf-backend-wasm.min.js';
+import { cellEdges, fillColour, occludedBatch } from './attribution.js';
 import { decodeImage, ImageProblem } from './decode.js';
-import { checkImageSize, thumbnailRGBA, toModelInput } from './preprocess.js';
 import * as model from './model.js';
 import { imageStats } from './ood.js';
-import { cellEdges, fillColour, occludedBatch } from './attribution.js';
+import { checkImageSize, thumbnailRGBA, toModelInput } from './preprocess.js';
 
 let handle = null;
 
@@ -93,7 +93,11 @@ async function attribute({ file, grid = 8, batch = 8 }) {
     const cells = [];
     for (let c = start; c < Math.min(start + batch, grid * grid); c++) cells.push(c);
     occludedBatch(input, size, edges, cells, fill, buffer);
-    const out = await model.predictBatch(handle, buffer.subarray(0, cells.length * size * size * 3), cells.length);
+    const out = await model.predictBatch(
+      handle,
+      buffer.subarray(0, cells.length * size * size * 3),
+      cells.length,
+    );
     cells.forEach((c, i) => {
       map[c] = od450 - out[i];
     });

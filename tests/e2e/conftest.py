@@ -42,6 +42,10 @@ TRUE_CURVE = {"top": 1.45, "bottom": 0.15, "ic50_um": 0.4, "hill": 1.3}
 IMAGE_SIZE = (320, 270)  # (width, height) px: small, so the suite stays fast
 MODEL_A = "fixture-a"
 MODEL_B = "fixture-b"
+#: Wells whose occlusion maps training.attribution computes at build time (a control, the IC50, the top dose).
+ATTRIBUTED_WELLS = ("A549_dox_DMSO_A01.jpg", "A549_dox_0.3uM_B05.jpg", "A549_dox_10uM_C08.jpg")
+#: The page's occlusion maps: cells per side, occluded copies per batch (static/js/scoring.js ATTRIBUTION).
+ATTRIBUTION_GRID, ATTRIBUTION_BATCH = 8, 8
 
 
 # ------------------------------------------------------------------------------------------ images
@@ -172,6 +176,7 @@ def _build(out: Path) -> None:
     os.environ.setdefault("TFDF_DISABLE_WELCOME_MESSAGE", "1")
     import tf_keras as keras
 
+    from training.attribution import keras_predictor, occlusion_map
     from training.export import export_tfjs
     from training.model import build_model, feature_extractor
     from training.preprocess import preprocess
@@ -209,6 +214,11 @@ def _build(out: Path) -> None:
     )
     for name, od in zip(names, predicted, strict=True):
         plate[name]["keras_od450"] = float(od)
+    predict = keras_predictor(model)
+    for name in ATTRIBUTED_WELLS:
+        image = inputs[names.index(name)]
+        drops = occlusion_map(predict, image, grid=ATTRIBUTION_GRID, batch=ATTRIBUTION_BATCH)
+        plate[name]["keras_occlusion_map"] = drops.tolist()
     (out / "plate.json").write_text(json.dumps(plate, indent=1), encoding="utf-8")
 
 
@@ -231,10 +241,12 @@ def _cache_key() -> str:
             (INPUT_SIZE, CONCENTRATIONS_UM, REPLICATE_ROWS, TRUE_CURVE, IMAGE_SIZE, MODEL_A, MODEL_B)
         ).encode()
     )
+    digest.update(repr((ATTRIBUTED_WELLS, ATTRIBUTION_GRID, ATTRIBUTION_BATCH)).encode())
     for path in (
         ROOT / "training" / "model.py",
         ROOT / "training" / "export.py",
         ROOT / "training" / "preprocess.py",
+        ROOT / "training" / "attribution.py",
     ):
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
@@ -246,7 +258,9 @@ class Fixture:
 
     models_dir: Path
     plate_dir: Path
-    plate: dict[str, dict[str, Any]]  # name → {concentration_um, well, target_od450, keras_od450}
+    # name → {concentration_um, well, target_od450, keras_od450}, and keras_occlusion_map (grid × grid
+    # OD450 drops, training.attribution.occlusion_map) for ATTRIBUTED_WELLS
+    plate: dict[str, dict[str, Any]]
 
     @property
     def files(self) -> list[Path]:
@@ -340,6 +354,37 @@ def server(fixture: Fixture, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     stop_server(running)
 
 
+# ------------------------------------------------------------------------------------------ limits
+
+
+def api_limits() -> dict[str, int]:
+    """The request limits the page obeys (``limits`` of the page config), read from the server's schemas."""
+    from app.schemas import ReportCurve, WellIn
+
+    def max_length(model: Any, field: str) -> int:
+        return next(m.max_length for m in model.model_fields[field].metadata if hasattr(m, "max_length"))
+
+    return {
+        "max_label_length": max_length(ReportCurve, "label"),
+        "max_well_id_length": max_length(WellIn, "well"),
+        "max_flags_per_well": max_length(WellIn, "flags"),
+        "max_notes_per_curve": max_length(ReportCurve, "notes"),
+    }
+
+
+def _limits_unless_served(route: Any) -> None:
+    """Answer the page's ``GET /api/limits`` with :func:`api_limits` while the server has no such route.
+
+    The page reads its limits from the config the server embeds and asks ``/api/limits`` only without it;
+    a server that has either makes this a pass-through (issue 12 adds both on the server side).
+    """
+    response = route.fetch()
+    if response.status == 404:
+        route.fulfill(json={"limits": api_limits()})
+    else:
+        route.fulfill(response=response)
+
+
 # ------------------------------------------------------------------------------------------ browser
 
 
@@ -370,6 +415,7 @@ class PageErrors(list):
 def page(browser: Any) -> Iterator[Any]:
     """A fresh page (1440×900, downloads allowed) that fails the test on any uncaught error."""
     context = browser.new_context(viewport={"width": 1440, "height": 900}, accept_downloads=True)
+    context.route("**/api/limits", _limits_unless_served)
     pg = context.new_page()
     errors = PageErrors()
     pg.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))

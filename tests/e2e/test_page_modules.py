@@ -6,6 +6,8 @@ from typing import Any
 
 import pytest
 
+from tests.e2e.conftest import api_limits
+
 pytestmark = pytest.mark.e2e
 
 
@@ -152,9 +154,9 @@ def test_report_request_keeps_scored_wells_and_names_the_rest(origin_page: Any):
       c.wells[0].excluded = true;
       c.wells[0].warnings = ['w'.repeat(300)];
       c.wells[3].problem = { kind: 'corrupt', message: 'corrupt JPEG' };
-      return { report: m.reportCurve(c), fit: m.fitRequestCurve(c) };
+      return { report: m.reportCurve(c, a[0]), fit: m.fitRequestCurve(c, a[0]) };
     })()"""
-    got = _call(origin_page, "session.js", script)
+    got = _call(origin_page, "session.js", script, api_limits())
     wells = got["report"]["curve"]["wells"]
     assert [w["image"] for w in wells] == ["a_1uM.jpg", "b_DMSO.jpg"]
     assert wells[0]["excluded"] is True and len(wells[0]["flags"][0]) == 200  # clipped to the API's limit

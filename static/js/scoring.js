@@ -1,0 +1,197 @@
+// Scoring wells: the worker pool's lifecycle (load a model into every worker, restart it for another model),
+// sending queued wells to it, applying the results to the wells, timing each run, and occlusion maps on
+// request. Talks to the page only through the engine badge and page errors (ui.js) and its hooks.
+import { defaultPoolSize, WorkerPool } from './pool.js';
+import * as ui from './ui.js';
+
+const WASM_PATH = '/static/vendor/';
+/** Occlusion maps: cells per side, occluded copies per inference batch (as training/attribution.py's maps). */
+export const ATTRIBUTION = { grid: 8, batch: 8 };
+
+export class Scorer {
+  #backend;
+  #debug;
+  #curves;
+  #hooks;
+  #pool = null;
+  #loaded = null; // {modelId, generation, promise} of the model loaded (or loading) in the workers
+  #ready = false; // the workers hold #loaded's model
+  #generation = 0;
+  #run = null; // {start, n, end, total} of the current scoring run, for the progress line and benchmarks
+
+  /**
+   * @param {{backend: {backend: string, reason: string}, debug: object, curves: () => object[],
+   *   onChange: () => void, onRunDone: () => void}} options
+   *   backend from model.chooseBackend; debug is globalThis.nostainDebug (runs, timings, numTensors, ready,
+   *   backend, modelError are written here); curves returns the session's curves; onChange is called when
+   *   wells changed (render), onRunDone when every well sent to the workers came back (fit).
+   */
+  constructor({ backend, debug, curves, onChange, onRunDone }) {
+    this.#backend = backend;
+    this.#debug = debug;
+    this.#curves = curves;
+    this.#hooks = { onChange, onRunDone };
+  }
+
+  /** Id of the model loaded (or loading) in the workers, or null. */
+  get modelId() {
+    return this.#loaded?.modelId ?? null;
+  }
+
+  /** The current (or last) scoring run: {start, end, n, total} (ms from performance.now()), or null. */
+  get run() {
+    return this.#run;
+  }
+
+  /**
+   * Load a model into the workers (restarting them) unless it is already there, then score its queued wells.
+   *
+   * @param {object} card  the model's card (model_url, input.size, name, version)
+   * @returns {Promise<object>}  what the first worker reports; rejects (after showing why) when it fails
+   */
+  async load(card) {
+    if (this.#loaded?.modelId === card.id) return this.#loaded.promise;
+    const generation = ++this.#generation;
+    for (const c of this.#curves()) for (const w of c.wells) if (w.status === 'scoring') w.status = 'queued';
+    this.#run = null; // a run cut short by a model change never completes
+    this.#pool?.terminate();
+    this.#pool ??= new WorkerPool({ size: defaultPoolSize() });
+    const backend = this.#backend;
+    ui.showBackend(`loading ${card.name}…`, backend.reason);
+    const promise = this.#pool
+      .start({
+        modelUrl: card.model_url,
+        size: card.input.size,
+        backend: backend.backend,
+        wasmPath: WASM_PATH,
+      })
+      .then((info) => {
+        if (generation !== this.#generation) return info;
+        const where =
+          info.backend === 'webgl'
+            ? 'GPU'
+            : backend.backend === 'webgl'
+              ? 'CPU: the GPU backend failed'
+              : 'CPU, no GPU found';
+        const size = this.#pool.size;
+        ui.showBackend(
+          `${info.backend} (${where}) · ${size} worker${size > 1 ? 's' : ''}`,
+          `${backend.reason}. Model ${card.name} v${card.version} loaded in each worker.`,
+        );
+        Object.assign(this.#debug, { backend: info.backend, modelError: null });
+        this.#setReady(true);
+        this.#debug.numTensors.push({ model: card.id, after: 'warm-up', n: info.numTensors });
+        return info;
+      });
+    this.#loaded = { modelId: card.id, generation, promise };
+    this.#setReady(false);
+    try {
+      await promise;
+    } catch (err) {
+      if (generation === this.#generation) {
+        this.#loaded = null;
+        this.#debug.modelError = String(err.message);
+        ui.showBackend('failed', String(err.message));
+        ui.showPageError(`The model ${card.name} could not be loaded: ${err?.message ?? err}`, err);
+      }
+      throw err;
+    }
+    this.schedule();
+    return promise;
+  }
+
+  /** Send every queued well whose curve uses the loaded model to the workers. */
+  schedule() {
+    const loaded = this.#loaded;
+    if (!loaded || !this.#ready) return;
+    const generation = loaded.generation;
+    for (const curve of this.#curves()) {
+      if (curve.model?.id !== loaded.modelId) continue;
+      for (const well of curve.wells) {
+        if (well.status !== 'queued') continue;
+        well.status = 'scoring';
+        if (!this.#run || this.#run.end !== null)
+          this.#run = { start: performance.now(), n: 0, end: null, total: 0 };
+        this.#run.total++;
+        this.#pool.score(well.file).then(
+          (msg) => {
+            if (generation === this.#generation) this.#apply(curve, well, msg);
+          },
+          (err) => {
+            if (generation !== this.#generation) return; // model changed: the well was re-queued
+            well.status = 'error';
+            well.problem = { kind: 'error', message: `could not be scored: ${err.message}` };
+            console.error(`scoring ${well.name} failed`, err, err.workerStack);
+            this.#counted();
+          },
+        );
+      }
+    }
+    this.#hooks.onChange();
+  }
+
+  /** True when the workers hold (or are loading) `modelId`, so an occlusion map can be asked for. */
+  canAttribute(modelId) {
+    return this.#pool !== null && modelId !== undefined && this.modelId === modelId;
+  }
+
+  /**
+   * The occlusion map of one image, computed by the next free worker before any queued well.
+   *
+   * @param {File} file
+   * @returns {Promise<object>}  the worker's 'attribution' ({grid, map, od450, ms, numTensors}) or 'problem'
+   */
+  attribute(file) {
+    return this.#pool.attribute(file, ATTRIBUTION);
+  }
+
+  #setReady(ready) {
+    this.#ready = ready;
+    this.#debug.ready = ready;
+  }
+
+  #apply(curve, well, msg) {
+    if (!curve.wells.includes(well)) {
+      this.#counted(); // removed meanwhile: counted, not shown
+      return;
+    }
+    if (msg.type === 'problem') {
+      well.status = 'problem';
+      well.problem = { kind: msg.kind, message: msg.message };
+    } else {
+      Object.assign(well, {
+        status: 'done',
+        od450: msg.od450,
+        features: msg.features,
+        stats: msg.stats ?? null,
+        judgement: null,
+        judgedWith: null,
+        trustFlags: [],
+        width: msg.width,
+        height: msg.height,
+        warnings: msg.warnings,
+        timings: msg.timings,
+        problem: null,
+      });
+      if (well.thumbUrl) URL.revokeObjectURL(well.thumbUrl);
+      well.thumbUrl = URL.createObjectURL(msg.thumbnail);
+      this.#debug.numTensors.push({ model: curve.model?.id, after: well.name, n: msg.numTensors });
+      this.#debug.timings.push(msg.timings);
+    }
+    this.#counted();
+  }
+
+  /** One well of the run came back: end the run when it was the last. */
+  #counted() {
+    const run = this.#run;
+    if (run) {
+      run.n++;
+      if (run.n === run.total) {
+        run.end = performance.now();
+        this.#debug.runs.push({ images: run.total, seconds: (run.end - run.start) / 1000 });
+        this.#hooks.onRunDone();
+      }
+    }
+    this.#hooks.onChange();
+  }
+}

@@ -1,0 +1,33 @@
+// Small helpers of the DOM layer (ui.js and ui-tables.js): building elements and formatting numbers for
+// people. Nothing here looks an element up or knows the page's layout.
+
+/** Create an element with attributes/properties and children. */
+export function h(tag, props = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(props)) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === 'class') el.className = v;
+    else if (k === 'dataset') Object.assign(el.dataset, v);
+    else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else if (k in el && k !== 'list') el[k] = v;
+    else el.setAttribute(k, v === true ? '' : v);
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+/** `x` with `digits` decimals, or "—" when it is missing or not finite. */
+export const num = (x, digits = 3) =>
+  x === null || x === undefined || !Number.isFinite(x) ? '—' : Number(x).toFixed(digits);
+
+/** `x` with `n` significant digits, or "—" when it is missing or not finite. */
+export const sig = (x, n = 3) =>
+  x === null || x === undefined || !Number.isFinite(x) ? '—' : String(Number(Number(x).toPrecision(n)));
+
+/** Set an element's text only when it changed (keeps selections and avoids layout work). */
+export function setText(el, text) {
+  if (el.textContent !== text) el.textContent = text;
+}

@@ -1,0 +1,193 @@
+// From the session's state to the page: what the wells table, the progress line, the results and the curve
+// list show, computed from plain data and handed to ui.js. Renders at most every RENDER_INTERVAL_MS.
+import { UNITS } from './concentrations.js';
+import * as session from './session.js';
+import * as ui from './ui.js';
+
+/** While a plate is scored the workers need the CPU: the page is redrawn at most this often (ms). */
+const RENDER_INTERVAL_MS = 200;
+
+/** Table order: concentration (missing last), then well ID, then file name. */
+function byConcentrationThenWell(a, b) {
+  const ca = a.c.um ?? Infinity;
+  const cb = b.c.um ?? Infinity;
+  if (ca !== cb) return ca < cb ? -1 : 1;
+  return (
+    (a.w.well || '~').localeCompare(b.w.well || '~') ||
+    a.w.name.localeCompare(b.w.name, undefined, { numeric: true })
+  );
+}
+
+export class View {
+  #state;
+  #scorer;
+  #trust;
+  #on;
+  #queued = false;
+  #lastRender = 0;
+  #plotKey = null; // what the chart shows, to redraw only when it changes
+  #plotCurve = null; // the curve it shows
+
+  /**
+   * @param {{state: object, scorer: import('./scoring.js').Scorer, trust: import('./trust.js').TrustCheck,
+   *   on: {onToggle: (id: number, use: boolean|null) => void, onConcentration: (id: number, text: string) =>
+   *   void, onThumb: (id: number) => void, onOpen: (id: number) => void, onRemove: (id: number) => void}}} options
+   *   state is main.js's session state (curves, activeId, tableUnit, limits); on are the user's actions.
+   */
+  constructor({ state, scorer, trust, on }) {
+    this.#state = state;
+    this.#scorer = scorer;
+    this.#trust = trust;
+    this.#on = on;
+  }
+
+  /** Render soon, at most every RENDER_INTERVAL_MS. */
+  queue() {
+    if (this.#queued) return;
+    this.#queued = true;
+    const wait = Math.max(0, this.#lastRender + RENDER_INTERVAL_MS - performance.now());
+    setTimeout(
+      () =>
+        requestAnimationFrame(() => {
+          this.#queued = false;
+          this.render();
+        }),
+      wait,
+    );
+  }
+
+  /** Render the open curve and the curve list now. */
+  render() {
+    const state = this.#state;
+    this.#lastRender = performance.now();
+    const curve = state.curves.find((c) => c.id === state.activeId);
+    if (!curve) return;
+    this.#trust.update(curve);
+    ui.renderTrustWarning(curve.trustWarning);
+    const { lines } = session.plateLines(curve);
+    const listed = curve.wells.map((w) => ({ w, c: session.concentrationOf(w, curve, lines) }));
+    listed.sort(byConcentrationThenWell);
+    ui.renderWells(
+      listed.map(({ w, c }) => ({
+        id: w.id,
+        thumbUrl: w.thumbUrl,
+        name: w.name,
+        well: w.well,
+        concValue: this.#concDisplay(c.um),
+        concSource: c.source,
+        concNote: w.status === 'problem' ? null : c.note,
+        od450: w.od450,
+        status: w.status,
+        problem: w.problem?.message ?? null,
+        warnings: [...w.trustFlags, ...w.warnings],
+        excluded: w.excluded,
+      })),
+      { onToggle: this.#on.onToggle, onConcentration: this.#on.onConcentration, onThumb: this.#on.onThumb },
+    );
+    this.#renderProgressLine(curve);
+    this.#renderResults(curve);
+    this.#renderCurveList();
+  }
+
+  #concDisplay(um) {
+    if (um === null) return '';
+    return String(Number((um / UNITS[this.#state.tableUnit]).toPrecision(6)));
+  }
+
+  #renderProgressLine(curve) {
+    const n = session.curveCounts(curve);
+    const finished = n.done + n.problems;
+    const parts = [];
+    if (!n.total) parts.push('No images yet.');
+    else parts.push(`${finished} of ${n.total} images scored`);
+    const run = this.#scorer.run;
+    if (run && run.end !== null && n.total && !n.queued && !n.scoring) {
+      const ms = run.end - run.start;
+      parts.push(`in ${(ms / 1000).toFixed(1)} s (${(ms / run.total).toFixed(0)} ms per image)`);
+    }
+    if (n.problems) parts.push(`${n.problems} could not be scored (see Notes)`);
+    if (n.missingConc) parts.push(`${n.missingConc} without a concentration`);
+    if (curve.model && this.#scorer.modelId !== curve.model.id && (n.queued || n.scoring)) {
+      parts.push(`waiting for model ${curve.model.name}`);
+    }
+    ui.renderProgress({ done: finished, total: n.total, text: parts.join(' · ') });
+  }
+
+  #renderResults(curve) {
+    const entries = session.scoredWells(curve);
+    const groups = session.replicates(curve);
+    const n = session.curveCounts(curve);
+    ui.renderReplicates(groups);
+    const request = session.fitRequestCurve(curve, this.#state.limits);
+    const current = request !== null && curve.fitKey === JSON.stringify(request);
+    const fit = current ? curve.fit : null;
+    ui.renderParams(fit);
+    let status = { kind: null, text: '' };
+    if (n.queued + n.scoring > 0)
+      status = { kind: 'busy', text: 'Scoring images… the curve is fitted when all are done.' };
+    else if (current && curve.fitError) status = { kind: 'error', text: `The fit failed: ${curve.fitError}` };
+    else if (fit) status = { kind: fit.status === 'ok' ? 'ok' : 'warn', text: fit.message };
+    else if (request) status = { kind: 'busy', text: 'Fitting…' };
+    else if (entries.length)
+      status = { kind: 'warn', text: 'Every scored well is excluded: include some to fit the curve.' };
+    else if (n.total) status = { kind: null, text: 'No scored image has a concentration yet.' };
+    ui.renderFitStatus(status);
+    const hasPoints = entries.length > 0;
+    ui.enablePlotDownloads(hasPoints);
+    if (!hasPoints) {
+      if (this.#plotKey !== null) ui.clearPlot();
+      this.#plotKey = null;
+      this.#plotCurve = null;
+      return;
+    }
+    if (n.queued + n.scoring > 0 && this.#plotCurve === curve.id) return; // redraw when the plate is scored
+    const others = this.#state.curves
+      .filter((c) => c !== curve && c.fit?.curve?.concentrations_um?.length)
+      .map((c) => ({ label: c.label, curve: c.fit.curve }));
+    const data = {
+      points: entries.map((e) => ({
+        id: e.well.id,
+        name: e.well.name,
+        well: e.well.well,
+        um: e.um,
+        od450: e.well.od450,
+        excluded: e.well.excluded,
+      })),
+      groups,
+      fit,
+      others,
+      title:
+        [curve.label, curve.cellLine, curve.drug].filter(Boolean).join(' · ') +
+        (curve.model
+          ? ` — model ${curve.model.name}${curve.model.synthetic ? ' (synthetic training data)' : ''}`
+          : ''),
+    };
+    const key = JSON.stringify([curve.id, data]);
+    if (key === this.#plotKey) return;
+    ui.drawPlot(data, (id) => this.#on.onToggle(id, null));
+    this.#plotKey = key;
+    this.#plotCurve = curve.id;
+  }
+
+  #renderCurveList() {
+    const state = this.#state;
+    ui.renderCurveList(
+      state.curves.map((c) => {
+        const n = session.curveCounts(c);
+        const waiting = n.queued + n.scoring;
+        return {
+          id: c.id,
+          label: c.label,
+          model: c.model?.name,
+          n: n.total,
+          ic50: c.fit?.ic50_um ?? null,
+          ci: c.fit?.ic50_ci_um,
+          message: c.fit?.message,
+          pending: waiting ? `${waiting} waiting to be scored` : null,
+        };
+      }),
+      state.activeId,
+      { onOpen: this.#on.onOpen, onRemove: this.#on.onRemove },
+    );
+  }
+}
