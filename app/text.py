@@ -6,10 +6,24 @@ user sent goes through :func:`quote`.
 
 from __future__ import annotations
 
+import reprlib
+from collections.abc import Sized
+
 __all__ = ["QUOTE_LIMIT", "quote"]
 
 #: Characters of a value that an error message repeats; longer values are cut and their length is given.
 QUOTE_LIMIT = 40
+
+
+def _short_repr() -> reprlib.Repr:
+    """A bounded repr: a huge list or dict costs no more than a short one."""
+    short = reprlib.Repr()
+    short.maxlevel, short.maxlist, short.maxtuple, short.maxdict = 3, 8, 8, 4
+    short.maxstring = short.maxother = QUOTE_LIMIT
+    return short
+
+
+_SHORT_REPR = _short_repr()
 
 
 def quote(value: object, *, limit: int = QUOTE_LIMIT) -> str:
@@ -25,8 +39,9 @@ def quote(value: object, *, limit: int = QUOTE_LIMIT) -> str:
     Returns
     -------
     str
-        ``repr(value)`` when it is at most ``limit`` characters long; otherwise the first ``limit``
-        characters, an ellipsis and the length, e.g. ``'AAAA…' (5,000,000 characters)``.
+        ``repr(value)`` when it is at most ``limit`` characters long; otherwise its first ``limit``
+        characters, an ellipsis and the length: ``'AAAA…' (5,000,000 characters)`` for text,
+        ``[0, 1, 2, 3, 4, 5, 6, 7, ...] (100,000 items)`` for a list.
 
     Examples
     --------
@@ -39,7 +54,8 @@ def quote(value: object, *, limit: int = QUOTE_LIMIT) -> str:
         if len(value) <= limit:
             return repr(value)
         return f"{value[:limit] + '…'!r} ({len(value):,} characters)"
-    text = repr(value)
-    if len(text) <= limit:
-        return text
-    return f"{text[:limit]}… ({len(text):,} characters)"
+    text = _SHORT_REPR.repr(value)  # "..." where it left items out
+    size = f" ({len(value):,} item{'' if len(value) == 1 else 's'})" if isinstance(value, Sized) else ""
+    if len(text) > limit:
+        return f"{text[:limit]}…{size}"
+    return f"{text}{size}" if "..." in text else text
