@@ -44,6 +44,9 @@ ERROR_DESCRIPTIONS = {
     500: "Unexpected server error (logged); the message is generic",
 }
 
+#: FastAPI's message when a body cannot be read (e.g. bytes that are not UTF-8).
+_FASTAPI_UNREADABLE_BODY = "There was an error parsing the body"
+
 _STATUS_OF: dict[type[Exception], int] = {RequestTooLarge: 413, UnfittableRequest: 422}
 
 _FIELD_NAMES = {
@@ -156,6 +159,8 @@ def _plain_words(request: Request, exc: StarletteHTTPException) -> str:
     if detail == HTTPStatus.METHOD_NOT_ALLOWED.phrase:
         allowed = (exc.headers or {}).get("Allow") or "no method"
         return f"{quote(request.url.path)} does not accept {request.method}; it accepts {allowed}."
+    if detail == _FASTAPI_UNREADABLE_BODY:
+        return "The request body could not be read: send JSON text (UTF-8), as the API documentation shows."
     return detail
 
 

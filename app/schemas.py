@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, model_validator
+from pydantic_core import PydanticCustomError
 
 from app.config import MAX_FLAGS_PER_WELL, MAX_LABEL_LENGTH, MAX_NOTES_PER_CURVE, MAX_WELL_ID_LENGTH
 from app.doseresponse import Status
@@ -22,10 +23,18 @@ __all__ = [
     "WellIn",
 ]
 
-#: A finite number (JSON NaN/Infinity are rejected with a clear message).
-Finite = Annotated[float, Field(allow_inf_nan=False)]
+
+def _not_a_boolean(value: Any) -> Any:
+    """Refuse ``true``/``false`` where a number is expected (pydantic would read them as 1 and 0)."""
+    if isinstance(value, bool):
+        raise PydanticCustomError("float_type", "Input should be a number, not true or false")
+    return value
+
+
+#: A finite number (JSON NaN/Infinity are rejected with a clear message; so are true and false).
+Finite = Annotated[float, Field(allow_inf_nan=False), BeforeValidator(_not_a_boolean)]
 #: A concentration in µM: finite and ≥ 0 (0 = vehicle control).
-Concentration = Annotated[float, Field(allow_inf_nan=False, ge=0)]
+Concentration = Annotated[float, Field(allow_inf_nan=False, ge=0), BeforeValidator(_not_a_boolean)]
 Label = Annotated[str, Field(max_length=MAX_LABEL_LENGTH)]
 
 
@@ -97,7 +106,7 @@ class ModelRef(_Strict):
     id: Label | None = None
     name: Label | None = None
     version: Label | None = None
-    synthetic: bool | None = None
+    synthetic: StrictBool | None = None
 
 
 class WellIn(_Strict):
@@ -107,7 +116,7 @@ class WellIn(_Strict):
     well: Annotated[str, Field(max_length=MAX_WELL_ID_LENGTH)] = ""
     concentration_um: Concentration
     od450: Finite
-    excluded: bool = False
+    excluded: StrictBool = False
     flags: list[Label] = Field(default_factory=list, max_length=MAX_FLAGS_PER_WELL)
 
 
