@@ -73,11 +73,11 @@ def fit_hill(
     short = insufficient_data(x, ft, fb, level, method)
     if short is not None:
         return short
-    p = pack_curves([(x, y)], [ft], [fb])
-    theta, settled = fit_one(p)
+    stack = pack_curves([(x, y)], [ft], [fb])
+    theta, settled = fit_one(stack)
     if theta is None:
         return not_converged(x, ft, fb, level, method)
-    return summarize(p, theta[None, :], np.array([settled]), [x], [(ft, fb)], level, method)[0]
+    return summarize(stack, theta[None, :], np.array([settled]), [x], [(ft, fb)], level, method)[0]
 
 
 def _as_pair(item: Any, i: int) -> tuple[np.ndarray, np.ndarray]:
@@ -154,15 +154,15 @@ def fit_hill_many(
     todo = [i for i in range(n) if i not in results]
     for batch in _batches([x.size for x, _ in data], todo):
         chunk = np.array(batch)
-        p = pack_curves([data[i] for i in chunk], [tops[i] for i in chunk], [bottoms[i] for i in chunk])
-        theta, found, converged = fit_batch(p)
+        stack = pack_curves([data[i] for i in chunk], [tops[i] for i in chunk], [bottoms[i] for i in chunk])
+        theta, found, converged = fit_batch(stack)
         for j in np.flatnonzero(~found):
             i = int(chunk[j])
             results[i] = not_converged(data[i][0], tops[i], bottoms[i], level, method)
         idx = np.flatnonzero(found)
         if idx.size:
             fits = summarize(
-                p.take(idx), theta[idx], converged[idx], [data[i][0] for i in chunk[idx]],
+                stack.take(idx), theta[idx], converged[idx], [data[i][0] for i in chunk[idx]],
                 [(tops[i], bottoms[i]) for i in chunk[idx]], level, method,
             )  # fmt: skip
             results.update(zip(chunk[idx].tolist(), fits, strict=True))

@@ -50,13 +50,13 @@ CI_METHOD_TEXT: dict[CiMethod, str] = {
 # ----------------------------------------------------------------------------------------------------
 
 
-def _total_sum_of_squares(p: PaddedCurves) -> tuple[np.ndarray, np.ndarray]:
+def _total_sum_of_squares(stack: PaddedCurves) -> tuple[np.ndarray, np.ndarray]:
     """Total sum of squares about the mean, and the mean (n_curves,); 0 for responses equal to rounding."""
-    n = p.mask.sum(axis=1)
-    mean = np.where(p.mask, p.y, 0.0).sum(axis=1) / n
-    d = np.where(p.mask, p.y - mean[:, None], 0.0)
+    n = stack.mask.sum(axis=1)
+    mean = np.where(stack.mask, stack.y, 0.0).sum(axis=1) / n
+    d = np.where(stack.mask, stack.y - mean[:, None], 0.0)
     tss = (d * d).sum(axis=1)
-    rounding = n * (1e-12 * np.where(p.mask, np.abs(p.y), 0.0).max(axis=1)) ** 2
+    rounding = n * (1e-12 * np.where(stack.mask, np.abs(stack.y), 0.0).max(axis=1)) ** 2
     return np.where(tss <= rounding, 0.0, tss), mean
 
 
@@ -83,15 +83,15 @@ class FlatLineTest(NamedTuple):
     df: np.ndarray  # residual degrees of freedom of the Hill model
 
 
-def flat_line_test(p: PaddedCurves, rss: np.ndarray) -> FlatLineTest:
+def flat_line_test(stack: PaddedCurves, rss: np.ndarray) -> FlatLineTest:
     """F-test of Hill fits with residual sums of squares ``rss`` (n_curves,) against a flat line.
 
     Numerator df = free parameters − 1; with top and bottom both fixed the models are not nested and the
     test is approximate.
     """
-    tss, mean = _total_sum_of_squares(p)
-    n = p.mask.sum(axis=1)
-    k = p.free.sum(axis=1)
+    tss, mean = _total_sum_of_squares(stack)
+    n = stack.mask.sum(axis=1)
+    k = stack.free.sum(axis=1)
     df = n - k
     f_stat, p_value = _f_test(rss, tss, k, df)
     return FlatLineTest(f_stat, p_value, tss, mean, n, df)

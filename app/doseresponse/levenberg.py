@@ -28,7 +28,7 @@ SCIPY_MAX_NFEV = 100  # first attempt of a single fit: SciPy's evaluation budget
 
 
 def lm_batch(
-    p: PaddedCurves, theta0: np.ndarray, *, max_iter: int = BATCH_MAX_ITER
+    stack: PaddedCurves, theta0: np.ndarray, *, max_iter: int = BATCH_MAX_ITER
 ) -> tuple[np.ndarray, np.ndarray]:
     """The first attempt of ``fit_hill_many``: Levenberg–Marquardt on all curves at once.
 
@@ -39,12 +39,12 @@ def lm_batch(
     finishes the job), or when no step, however damped, lowers its RSS any more. A curve that leaves the
     plausibility box is given up (not converged): it would not be accepted, and the fallback takes over.
     """
-    box_lo, box_hi = plausibility_box(p)
+    box_lo, box_hi = plausibility_box(stack)
     margin = 0.05 * (box_hi - box_lo)
     n = theta0.shape[0]
     theta = theta0.copy()
-    theta[~p.free] = p.fixed[~p.free]
-    cost = residual_sum_of_squares(p, theta)
+    theta[~stack.free] = stack.fixed[~stack.free]
+    cost = residual_sum_of_squares(stack, theta)
     damping = Damping.start(n)
     done = ~np.isfinite(cost)
     converged = np.zeros(n, dtype=bool)
@@ -53,14 +53,14 @@ def lm_batch(
         if act.size == 0:
             break
         th = theta[act]
-        q = p.take(act)
+        subset = stack.take(act)
         with np.errstate(all="ignore"):
-            r, J = residuals_and_jacobian(q, th)
+            r, J = residuals_and_jacobian(subset, th)
             A, g = normal_equations(J, r)
-            full, damped = damped_steps(A, g, damping.lam[act], q.free)
+            full, damped = damped_steps(A, g, damping.lam[act], subset.free)
             at_min = is_converged_step(full, th, BATCH_XTOL)
             new = th + np.where(at_min[:, None], full, damped)
-            cost_new = residual_sum_of_squares(q, new)
+            cost_new = residual_sum_of_squares(subset, new)
         old = cost[act]
         better = np.isfinite(cost_new) & (cost_new < old)
         stalled = damping.update(act, new - th, g, A, old, cost_new, better)
@@ -76,29 +76,29 @@ def lm_batch(
 
 
 def scipy_fit(
-    p: PaddedCurves, theta0: np.ndarray, *, bounds: tuple[np.ndarray, np.ndarray] | None = None
+    stack: PaddedCurves, theta0: np.ndarray, *, bounds: tuple[np.ndarray, np.ndarray] | None = None
 ) -> tuple[np.ndarray, float, bool]:
     """least_squares on one stacked curve from ``theta0`` (4,). Returns (theta, rss, success).
 
     Without ``bounds``: Levenberg–Marquardt (the first attempt of ``fit_hill``); with ``bounds`` (4,) each:
     the trust-region reflective method inside them (the profile likelihood).
     """
-    free = p.free[0]
+    free = stack.free[0]
     idx = np.flatnonzero(free)
     base = theta0.copy()
-    base[~free] = p.fixed[0, ~free]
-    lnx, zero, mask, y = p.lnx, p.zero, p.mask, p.y
+    base[~free] = stack.fixed[0, ~free]
+    lnx, zero, mask, y = stack.lnx, stack.zero, stack.mask, stack.y
 
-    def full(q: np.ndarray) -> np.ndarray:
+    def full(subset: np.ndarray) -> np.ndarray:
         th = base.copy()
-        th[idx] = q
+        th[idx] = subset
         return th[None, :]
 
-    def residuals(q: np.ndarray) -> np.ndarray:
-        return (predict(full(q), lnx, zero) - y)[mask]
+    def residuals(subset: np.ndarray) -> np.ndarray:
+        return (predict(full(subset), lnx, zero) - y)[mask]
 
-    def jacobian(q: np.ndarray) -> np.ndarray:
-        _, J = predict_with_jacobian(full(q), lnx, zero)
+    def jacobian(subset: np.ndarray) -> np.ndarray:
+        _, J = predict_with_jacobian(full(subset), lnx, zero)
         return J[mask][:, idx]
 
     q0 = base[idx]

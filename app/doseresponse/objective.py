@@ -24,17 +24,17 @@ __all__ = [
 ]
 
 
-def residual_sum_of_squares(p: PaddedCurves, theta: np.ndarray) -> np.ndarray:
+def residual_sum_of_squares(stack: PaddedCurves, theta: np.ndarray) -> np.ndarray:
     """RSS (n_curves,) of the curves at ``theta`` (n_curves, 4); padding does not count."""
-    r = np.where(p.mask, predict(theta, p.lnx, p.zero) - p.y, 0.0)
+    r = np.where(stack.mask, predict(theta, stack.lnx, stack.zero) - stack.y, 0.0)
     return (r * r).sum(axis=1)
 
 
-def residuals_and_jacobian(p: PaddedCurves, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def residuals_and_jacobian(stack: PaddedCurves, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Residuals (n_curves, n_points) and Jacobian (n_curves, n_points, 4), 0 on padding and fixed columns."""
-    yhat, J = predict_with_jacobian(theta, p.lnx, p.zero)
-    r = np.where(p.mask, yhat - p.y, 0.0)
-    J *= p.mask[:, :, None] & p.free[:, None, :]
+    yhat, J = predict_with_jacobian(theta, stack.lnx, stack.zero)
+    r = np.where(stack.mask, yhat - stack.y, 0.0)
+    J *= stack.mask[:, :, None] & stack.free[:, None, :]
     return r, J
 
 

@@ -16,7 +16,7 @@ __all__ = ["profile_ci"]
 
 
 def profile_ci(
-    q: PaddedCurves, theta: np.ndarray, tq: float, rss_min: float, df: int, se_log_ic50: float
+    stack: PaddedCurves, theta: np.ndarray, tq: float, rss_min: float, df: int, se_log_ic50: float
 ) -> tuple[float | None, float | None] | None:
     """Profile-likelihood CI of the IC50 (µM) for one stacked curve ``q`` fitted at ``theta`` (4,).
 
@@ -27,12 +27,12 @@ def profile_ci(
     if not (np.isfinite(tq) and df > 0):
         return None
     cut = rss_min * (1.0 + tq * tq / df)
-    lo, hi = (b[0].copy() for b in plausibility_box(q))
+    lo, hi = (b[0].copy() for b in plausibility_box(stack))
     if theta[HILL] > 0:
         lo[HILL] = HILL_MIN
     else:
         hi[HILL] = -HILL_MIN
-    held = replace(q, fixed=q.fixed.copy(), free=q.free.copy())
+    held = replace(stack, fixed=stack.fixed.copy(), free=stack.free.copy())
     held.free[0, LOG_IC50] = False
 
     def profile(log_ic50: float, start: np.ndarray) -> tuple[float, np.ndarray]:

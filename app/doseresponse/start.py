@@ -95,13 +95,13 @@ class DataRange(NamedTuple):
     lnx_high: np.ndarray
 
 
-def data_range(p: PaddedCurves) -> DataRange:
+def data_range(stack: PaddedCurves) -> DataRange:
     """Range of the responses and of the positive concentrations of each curve."""
-    ymin = np.where(p.mask, p.y, np.inf).min(axis=1)
-    ymax = np.where(p.mask, p.y, -np.inf).max(axis=1)
-    pos = p.mask & ~p.zero
-    lnlo = np.where(pos, p.lnx, np.inf).min(axis=1)
-    lnhi = np.where(pos, p.lnx, -np.inf).max(axis=1)
+    ymin = np.where(stack.mask, stack.y, np.inf).min(axis=1)
+    ymax = np.where(stack.mask, stack.y, -np.inf).max(axis=1)
+    pos = stack.mask & ~stack.zero
+    lnlo = np.where(pos, stack.lnx, np.inf).min(axis=1)
+    lnhi = np.where(pos, stack.lnx, -np.inf).max(axis=1)
     return DataRange(ymin, ymax, lnlo, lnhi)
 
 
@@ -111,9 +111,9 @@ def _response_scale(ymin: np.ndarray, ymax: np.ndarray) -> np.ndarray:
     return np.where(spread > 0, spread, np.maximum(np.abs(ymax), 1.0))
 
 
-def plausibility_box(p: PaddedCurves) -> tuple[np.ndarray, np.ndarray]:
+def plausibility_box(stack: PaddedCurves) -> tuple[np.ndarray, np.ndarray]:
     """Plausibility box (n_curves, 4) lower and upper bounds for (top, bottom, hill, ln ic50)."""
-    ymin, ymax, lnlo, lnhi = data_range(p)
+    ymin, ymax, lnlo, lnhi = data_range(stack)
     scale = _response_scale(ymin, ymax)
     beyond = DECADES_BEYOND_RANGE * LN10
     lo = np.column_stack(
@@ -133,9 +133,9 @@ def plausibility_box(p: PaddedCurves) -> tuple[np.ndarray, np.ndarray]:
         ]
     )
     # a fixed value may lie outside the data-based box; widen the box to hold it
-    fixed = ~p.free
-    lo = np.where(fixed, np.fmin(lo, p.fixed), lo)
-    hi = np.where(fixed, np.fmax(hi, p.fixed), hi)
+    fixed = ~stack.free
+    lo = np.where(fixed, np.fmin(lo, stack.fixed), lo)
+    hi = np.where(fixed, np.fmax(hi, stack.fixed), hi)
     return lo, hi
 
 
@@ -145,15 +145,15 @@ def at_bound(theta: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     return (theta <= lo + tight) | (theta >= hi - tight)
 
 
-def _starting_asymptotes(p: PaddedCurves) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _starting_asymptotes(stack: PaddedCurves) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Starting top, bottom (n_curves,) and the 5 % padding used to widen the data range.
 
     Free asymptotes: the data range widened by 5 % (top on the high side). A fixed value is kept and the
     free one goes to the data extreme farther from it.
     """
-    ymin, ymax, _, _ = data_range(p)
+    ymin, ymax, _, _ = data_range(stack)
     pad = 0.05 * _response_scale(ymin, ymax)
-    ft, fb = p.fixed[:, TOP], p.fixed[:, BOTTOM]
+    ft, fb = stack.fixed[:, TOP], stack.fixed[:, BOTTOM]
     top0 = np.where(np.isnan(ft), ymax + pad, ft)
     bottom0 = np.where(np.isnan(fb), ymin - pad, fb)
     with np.errstate(invalid="ignore"):
@@ -164,25 +164,25 @@ def _starting_asymptotes(p: PaddedCurves) -> tuple[np.ndarray, np.ndarray, np.nd
     return top0, bottom0, pad
 
 
-def starting_values(p: PaddedCurves) -> np.ndarray:
+def starting_values(stack: PaddedCurves) -> np.ndarray:
     """drc-like self-starting values (n_curves, 4) = (top, bottom, hill, ln ic50).
 
     Asymptotes: the data range widened by 5 % (top on the high side; a fixed value is kept and the free one
     goes to the data extreme farther from it). Slope and midpoint: least-squares line through the logit
     ``ln((top - y) / (y - bottom)) = hill · ln x - hill · ln ic50`` over the positive concentrations.
     """
-    top0, bottom0, pad = _starting_asymptotes(p)
+    top0, bottom0, pad = _starting_asymptotes(stack)
     span = top0 - bottom0
     span = np.where(span == 0, pad, span)  # both fixed and equal is rejected at the boundary
 
-    frac = np.clip((p.y - bottom0[:, None]) / span[:, None], 0.02, 0.98)
+    frac = np.clip((stack.y - bottom0[:, None]) / span[:, None], 0.02, 0.98)
     z = np.log1p(-frac) - np.log(frac)  # ln(1/frac - 1) = hill (ln x - ln ic50)
-    pos = p.mask & ~p.zero
+    pos = stack.mask & ~stack.zero
     n = pos.sum(axis=1)
     nn = np.maximum(n, 1)
-    mx = np.where(pos, p.lnx, 0.0).sum(axis=1) / nn
+    mx = np.where(pos, stack.lnx, 0.0).sum(axis=1) / nn
     mz = np.where(pos, z, 0.0).sum(axis=1) / nn
-    dx = np.where(pos, p.lnx - mx[:, None], 0.0)
+    dx = np.where(pos, stack.lnx - mx[:, None], 0.0)
     sxx = (dx * dx).sum(axis=1)
     sxz = (dx * np.where(pos, z, 0.0)).sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -192,7 +192,7 @@ def starting_values(p: PaddedCurves) -> np.ndarray:
     # no usable slope (flat logits, e.g. every treated well on one plateau): hill 1, midpoint from the logits
     slope0 = np.where(weak, 1.0, slope0)
     log_ic50_0 = np.where(weak, mx - mz, log_ic50_0)
-    lo, hi = plausibility_box(p)
+    lo, hi = plausibility_box(stack)
     theta = np.column_stack([top0, bottom0, slope0, log_ic50_0])
     theta[:, HILL:] = np.clip(theta[:, HILL:], lo[:, HILL:], hi[:, HILL:])
     return theta

@@ -62,16 +62,16 @@ class _Statistics:
     at_edge: np.ndarray  # bool: a free estimate on the edge of the plausibility box
 
 
-def _statistics(p: PaddedCurves, theta: np.ndarray, level: float) -> _Statistics:
+def _statistics(stack: PaddedCurves, theta: np.ndarray, level: float) -> _Statistics:
     """Standard errors, intervals, R², the F-test and the effect size of fitted curves."""
-    theta = top_above_bottom(theta, p.free)
-    r, J = residuals_and_jacobian(p, theta)
+    theta = top_above_bottom(theta, stack.free)
+    r, J = residuals_and_jacobian(stack, theta)
     rss = (r * r).sum(axis=1)
-    flat = flat_line_test(p, rss)
+    flat = flat_line_test(stack, rss)
     top, bottom, slope, log_ic50 = theta.T
     with np.errstate(all="ignore"):
         s2 = rss / flat.df
-        cov = s2[:, None, None] * covariance_scaled_inverse(normal_equations(J, r)[0], p.free)
+        cov = s2[:, None, None] * covariance_scaled_inverse(normal_equations(J, r)[0], stack.free)
         se_theta = np.sqrt(np.einsum("nii->ni", cov))
         r2 = np.where(flat.tss > 0, 1.0 - rss / flat.tss, np.nan)
         tq = stats.t.ppf(0.5 + level / 2.0, flat.df)
@@ -84,24 +84,24 @@ def _statistics(p: PaddedCurves, theta: np.ndarray, level: float) -> _Statistics
         s_target = (0.5 * control - bottom) / (top - bottom)
         abs_ic50 = ic50 * (1.0 / s_target - 1.0) ** (1.0 / slope)
         abs_ic50 = np.where((s_target > 0) & (s_target < 1), abs_ic50, np.nan)
-    effect, control_level = _effect_across_range(p, theta)
-    lo_box, hi_box = plausibility_box(p)
-    at_edge = np.any(p.free & at_bound(theta, lo_box, hi_box), axis=1)
+    effect, control_level = _effect_across_range(stack, theta)
+    lo_box, hi_box = plausibility_box(stack)
+    at_edge = np.any(stack.free & at_bound(theta, lo_box, hi_box), axis=1)
     at_edge |= np.abs(slope) <= HILL_MIN * (1 + 1e-9)
     return _Statistics(
         theta=theta, rss=rss, flat=flat, s2=s2, se_theta=se_theta, r2=r2, tq=tq, ic50=ic50, ci_lo=ci_lo,
         ci_hi=ci_hi, abs_ic50=abs_ic50, effect=effect, control_level=control_level,
         negligible=effect < NEGLIGIBLE_EFFECT * control_level,
         # a falling curve with a free bottom that levels off above 50 % of the control level: partial effect
-        partial=p.free[:, BOTTOM] & (slope > 0) & (top > 0) & (bottom > 0.5 * top),
+        partial=stack.free[:, BOTTOM] & (slope > 0) & (top > 0) & (bottom > 0.5 * top),
         at_edge=at_edge,
     )  # fmt: skip
 
 
-def _effect_across_range(p: PaddedCurves, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _effect_across_range(stack: PaddedCurves, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Fitted change across the tested range (controls included), and the control level (n_curves,)."""
-    _, _, lnlo, lnhi = data_range(p)
-    has_zero = p.zero.any(axis=1)
+    _, _, lnlo, lnhi = data_range(stack)
+    has_zero = stack.zero.any(axis=1)
     ends_are_controls = np.column_stack([has_zero, np.zeros_like(has_zero)])
     y_ends = predict(theta, np.column_stack([lnlo, lnhi]), ends_are_controls)
     return np.abs(y_ends[:, 1] - y_ends[:, 0]), np.abs(y_ends[:, 0])
@@ -119,13 +119,18 @@ def _standard_errors(st: _Statistics, i: int, free: np.ndarray, no_effect: bool)
 
 
 def _ic50_interval(
-    p: PaddedCurves, st: _Statistics, i: int, ci_method: CiMethod
+    stack: PaddedCurves, st: _Statistics, i: int, ci_method: CiMethod
 ) -> tuple[float | None, float | None] | None:
     """The IC50 confidence interval (µM) of curve ``i``, which shows an effect."""
     se_le = st.se_theta[i, LOG_IC50]
     if ci_method == "profile":
         return profile_ci(
-            p.take(np.array([i])), st.theta[i], float(st.tq[i]), float(st.rss[i]), int(st.flat.df[i]), se_le
+            stack.take(np.array([i])),
+            st.theta[i],
+            float(st.tq[i]),
+            float(st.rss[i]),
+            int(st.flat.df[i]),
+            se_le,
         )
     if np.isfinite(se_le):
         return (finite_or_none(st.ci_lo[i]), finite_or_none(st.ci_hi[i]))
@@ -144,19 +149,19 @@ _AT_EDGE = (
 
 
 def _fit_result(
-    p: PaddedCurves, st: _Statistics, i: int, x: np.ndarray, settled: bool,
+    stack: PaddedCurves, st: _Statistics, i: int, x: np.ndarray, settled: bool,
     fixed_pair: tuple[float | None, float | None], level: float, ci_method: CiMethod,
 ) -> HillFit:  # fmt: skip
     """The result of curve ``i`` (concentrations ``x``, µM) from the statistics of its stack."""
     ft, fb = fixed_pair
     lo_um, hi_um = tested_range(x)
-    free_i = p.free[i]
+    free_i = stack.free[i]
     p_flat = st.flat.p_value
     no_effect = not (p_flat[i] < P_NO_EFFECT) or bool(st.negligible[i])
     if not settled and not no_effect:
         return not_converged(x, ft, fb, level, ci_method)
     se_i = _standard_errors(st, i, free_i, no_effect)
-    ci = None if no_effect else _ic50_interval(p, st, i, ci_method)
+    ci = None if no_effect else _ic50_interval(stack, st, i, ci_method)
     top, bottom, slope = st.theta[i, 0], st.theta[i, 1], st.theta[i, 2]
     status, message = status_and_message(
         no_effect=no_effect, p_flat=float(p_flat[i]),
@@ -184,7 +189,7 @@ def _fit_result(
 
 
 def summarize(
-    p: PaddedCurves,
+    stack: PaddedCurves,
     theta: np.ndarray,
     settled: np.ndarray,
     xs: Sequence[np.ndarray],
@@ -209,7 +214,8 @@ def summarize(
     level, ci_method
         Confidence level and method of the IC50 interval.
     """
-    st = _statistics(p, theta, level)
+    st = _statistics(stack, theta, level)
     return [
-        _fit_result(p, st, i, x, bool(settled[i]), fixed_pairs[i], level, ci_method) for i, x in enumerate(xs)
+        _fit_result(stack, st, i, x, bool(settled[i]), fixed_pairs[i], level, ci_method)
+        for i, x in enumerate(xs)
     ]

@@ -24,21 +24,21 @@ WINDOW = 10
 BOUNDED_XTOL = 1e-9  # relative undamped step that counts as converged
 
 
-def best_asymptotes(p: PaddedCurves, s: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+def best_asymptotes(stack: PaddedCurves, s: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """Best (top, bottom) (n_curves, 2) for given shapes ``s`` (n_curves, n_points), inside the box.
 
     For fixed hill and IC50 the model ``bottom (1 - s) + top s`` is linear in top and bottom; fixed values
     stay fixed. A value that falls outside the box ``lo``, ``hi`` (n_curves, 4) is clipped and the other
     re-solved with it held.
     """
-    m = p.mask
+    m = stack.mask
     a = np.where(m, s, 0.0)  # column of top
     b = np.where(m, 1.0 - s, 0.0)  # column of bottom
-    y = np.where(m, p.y, 0.0)
+    y = np.where(m, stack.y, 0.0)
     saa, sbb, sab = (a * a).sum(1), (b * b).sum(1), (a * b).sum(1)
     say, sby = (a * y).sum(1), (b * y).sum(1)
-    ft, fb = p.fixed[:, TOP], p.fixed[:, BOTTOM]
-    t_free, b_free = p.free[:, TOP], p.free[:, BOTTOM]
+    ft, fb = stack.fixed[:, TOP], stack.fixed[:, BOTTOM]
+    t_free, b_free = stack.free[:, TOP], stack.free[:, BOTTOM]
     with np.errstate(divide="ignore", invalid="ignore"):
         det = saa * sbb - sab * sab
         ok2 = det > 1e-12 * saa * sbb
@@ -67,37 +67,39 @@ def best_asymptotes(p: PaddedCurves, s: np.ndarray, lo: np.ndarray, hi: np.ndarr
 
 
 def _with_best_asymptotes(
-    q: PaddedCurves, theta: np.ndarray, held: np.ndarray, lo: np.ndarray, hi: np.ndarray
+    subset: PaddedCurves, theta: np.ndarray, held: np.ndarray, lo: np.ndarray, hi: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """``theta`` with top and bottom solved for its hill and ln IC50, and the RSS (n_curves,) there.
 
     ``held`` (n_curves, 2): top / bottom that reached the box and stay where they are.
     """
-    fixed, free = q.fixed.copy(), q.free.copy()
+    fixed, free = subset.fixed.copy(), subset.free.copy()
     fixed[:, :2] = np.where(held, theta[:, :2], fixed[:, :2])
     free[:, :2] &= ~held
-    s = shape(theta, q.lnx, q.zero)
+    s = shape(theta, subset.lnx, subset.zero)
     theta = theta.copy()
-    theta[:, :2] = best_asymptotes(replace(q, fixed=fixed, free=free), s, lo, hi)
+    theta[:, :2] = best_asymptotes(replace(subset, fixed=fixed, free=free), s, lo, hi)
     r = np.where(
-        q.mask,
-        theta[:, BOTTOM : BOTTOM + 1] + (theta[:, TOP : TOP + 1] - theta[:, BOTTOM : BOTTOM + 1]) * s - q.y,
+        subset.mask,
+        theta[:, BOTTOM : BOTTOM + 1]
+        + (theta[:, TOP : TOP + 1] - theta[:, BOTTOM : BOTTOM + 1]) * s
+        - subset.y,
         0.0,
     )
     return theta, (r * r).sum(axis=1)
 
 
 def _projected_normal_equations(
-    q: PaddedCurves, theta: np.ndarray, linear: np.ndarray
+    subset: PaddedCurves, theta: np.ndarray, linear: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Gauss–Newton matrix (n_curves, 2, 2) and gradient (n_curves, 2) of hill and ln IC50 alone.
 
     Kaufman's projected Jacobian: the columns of the linear parameters still free (``linear``
     (n_curves, 2): not fixed, not held at the box) are projected out.
     """
-    yhat, J = predict_with_jacobian(theta, q.lnx, q.zero)
-    r = np.where(q.mask, yhat - q.y, 0.0)
-    J = J * q.mask[:, :, None]
+    yhat, J = predict_with_jacobian(theta, subset.lnx, subset.zero)
+    r = np.where(subset.mask, yhat - subset.y, 0.0)
+    J = J * subset.mask[:, :, None]
     Phi = J[..., :2] * linear[:, None, :]
     Ja = J[..., 2:]
     with np.errstate(all="ignore"):
@@ -110,7 +112,12 @@ def _projected_normal_equations(
 
 
 def varpro_fit(
-    p: PaddedCurves, theta0: np.ndarray, lo: np.ndarray, hi: np.ndarray, *, max_iter: int = FALLBACK_MAX_ITER
+    stack: PaddedCurves,
+    theta0: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    *,
+    max_iter: int = FALLBACK_MAX_ITER,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Bounded fit by variable projection, vectorised over curves.
 
@@ -129,23 +136,23 @@ def varpro_fit(
     """
     n = theta0.shape[0]
     theta = np.clip(theta0, lo, hi)
-    theta[~p.free] = p.fixed[~p.free]
+    theta[~stack.free] = stack.fixed[~stack.free]
     held = np.zeros((n, 2), dtype=bool)  # top / bottom that reached the box: held there for the run
-    theta, cost = _with_best_asymptotes(p, theta, held, lo, hi)
+    theta, cost = _with_best_asymptotes(stack, theta, held, lo, hi)
     damping = Damping.start(n)
     done = ~np.isfinite(cost)
     converged = np.zeros(n, dtype=bool)
     window_start = cost.copy()
-    lin_free = p.free[:, :2]
-    q, q_rows = p, -1
+    lin_free = stack.free[:, :2]
+    subset, subset_rows = stack, -1
     for iteration in range(1, max_iter + 1):
         act = np.flatnonzero(~done)
         if act.size == 0:
             break
         th = theta[act]
-        if act.size != q_rows:  # the active set only shrinks: re-index when it does
-            q, q_rows = p.take(act), act.size
-        A, g = _projected_normal_equations(q, th, lin_free[act] & ~held[act])
+        if act.size != subset_rows:  # the active set only shrinks: re-index when it does
+            subset, subset_rows = stack.take(act), act.size
+        A, g = _projected_normal_equations(subset, th, lin_free[act] & ~held[act])
         a_lo, a_hi = lo[act, 2:], hi[act, 2:]
         alpha = th[:, 2:]
         free = ~(((alpha <= a_lo) & (g > 0)) | ((alpha >= a_hi) & (g < 0)))
@@ -155,7 +162,7 @@ def varpro_fit(
             new_alpha = np.clip(alpha + np.where(at_min[:, None], full, damped), a_lo, a_hi)
             cand = th.copy()
             cand[:, 2:] = new_alpha
-            cand, cost_new = _with_best_asymptotes(q, cand, held[act], lo[act], hi[act])
+            cand, cost_new = _with_best_asymptotes(subset, cand, held[act], lo[act], hi[act])
         old = cost[act]
         better = np.isfinite(cost_new) & (cost_new < old)
         step = new_alpha - alpha
