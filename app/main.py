@@ -18,12 +18,10 @@ __all__ = ["app", "create_app"]
 
 
 def _declare_error_bodies(app: FastAPI) -> None:
-    """Generate the OpenAPI document once, with every error response declared as JSON ErrorBody."""
+    """The OpenAPI document (generated once by FastAPI) with every error response declared as ErrorBody."""
 
     def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            app.openapi_schema = document_error_bodies(FastAPI.openapi(app))
-        return app.openapi_schema
+        return document_error_bodies(FastAPI.openapi(app))
 
     app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to customise it
 
