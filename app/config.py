@@ -1,11 +1,53 @@
-"""All server configuration in one place, read from ``NOSTAIN_*`` environment variables."""
+"""All server configuration in one place, read from ``NOSTAIN_*`` environment variables.
+
+The request limits live here too, each defined once: the sizes of one request (curves, points, wells,
+body bytes) are settings; the lengths the JSON schemas enforce (labels, well IDs, flags, notes) are fixed
+constants, because the schemas and the OpenAPI document are built once, at import. :meth:`Settings.limits`
+gathers both for ``GET /api/limits`` and the page.
+"""
 
 from functools import lru_cache
 from pathlib import Path
 
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+__all__ = [
+    "MAX_FLAGS_PER_WELL",
+    "MAX_LABEL_LENGTH",
+    "MAX_NOTES_PER_CURVE",
+    "MAX_WELL_ID_LENGTH",
+    "ROOT",
+    "Limits",
+    "Settings",
+    "get_settings",
+]
+
 ROOT = Path(__file__).resolve().parent.parent
+
+#: Characters of a label, title, cell line, drug, image name, flag, note or model name.
+MAX_LABEL_LENGTH = 200
+#: Characters of a well ID (``B07``, ``AF48`` on a 1536-well plate).
+MAX_WELL_ID_LENGTH = 12
+#: Flags of one well in the report.
+MAX_FLAGS_PER_WELL = 20
+#: Notes of one curve in the report.
+MAX_NOTES_PER_CURVE = 20
+
+
+class Limits(BaseModel):
+    """The limits of one request, as ``GET /api/limits`` and the page get them."""
+
+    model_config = ConfigDict(frozen=True)
+
+    max_curves: int = Field(description="Curves in one /api/fit or /api/report.csv request")
+    max_points_per_curve: int = Field(description="Wells (concentration, response pairs) of one curve")
+    max_wells_per_report: int = Field(description="Wells listed in one report")
+    max_label_length: int = Field(description="Characters of a label, title, image name, flag or note")
+    max_well_id_length: int = Field(description="Characters of a well ID")
+    max_flags_per_well: int = Field(description="Flags of one well")
+    max_notes_per_curve: int = Field(description="Notes of one curve")
+    max_body_bytes: int = Field(description="Bytes of one request body")
 
 
 class Settings(BaseSettings):
@@ -20,10 +62,25 @@ class Settings(BaseSettings):
     max_curves: int = 5000
     max_points_per_curve: int = 1536
     max_wells_per_report: int = 50_000
+    #: A request body larger than this (bytes) is refused with 413 before it is read to the end.
+    max_body_bytes: int = 20_000_000
     #: Points of the fitted curve returned for plotting (log-spaced across the tested range).
     curve_points: int = 100
     #: Cache lifetime of model files (s); the model card carries a version, so a day is safe.
     model_cache_seconds: int = 86_400
+
+    def limits(self) -> Limits:
+        """Every request limit: the configured sizes and the schemas' fixed lengths."""
+        return Limits(
+            max_curves=self.max_curves,
+            max_points_per_curve=self.max_points_per_curve,
+            max_wells_per_report=self.max_wells_per_report,
+            max_label_length=MAX_LABEL_LENGTH,
+            max_well_id_length=MAX_WELL_ID_LENGTH,
+            max_flags_per_well=MAX_FLAGS_PER_WELL,
+            max_notes_per_curve=MAX_NOTES_PER_CURVE,
+            max_body_bytes=self.max_body_bytes,
+        )
 
 
 @lru_cache

@@ -13,7 +13,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["CURVE_COLUMNS", "WELL_COLUMNS", "CurveRow", "WellRow", "render_csv", "safe_cell"]
+from app.doseresponse import HillFit
+from app.schemas import ReportRequest
+
+__all__ = [
+    "CURVE_COLUMNS",
+    "WELL_COLUMNS",
+    "CurveRow",
+    "WellRow",
+    "render_csv",
+    "render_report",
+    "report_rows",
+    "safe_cell",
+]
 
 CURVE_COLUMNS = (
     "label", "cell_line", "drug", "model", "model_version", "model_trained_on", "status", "status_message",
@@ -45,7 +57,7 @@ def _fmt(value: Any) -> Any:
 
 @dataclass(frozen=True)
 class CurveRow:
-    """One curve of the report: what it is, which model, and its fit (the engine's ``to_dict()``)."""
+    """One curve of the report: what it is, which model, and its fit."""
 
     label: str
     cell_line: str
@@ -53,20 +65,20 @@ class CurveRow:
     model_name: str
     model_version: str
     model_synthetic: bool | None
-    fit: dict[str, Any]
+    fit: HillFit
     n_excluded: int
     notes: Sequence[str] = ()
 
     def values(self) -> list[Any]:
         """Cells in :data:`CURVE_COLUMNS` order."""
         f = self.fit
-        ci = f.get("ic50_ci_um") or [None, None]
+        ci = f.ic50_ci_um or (None, None)
         trained_on = {True: "synthetic images", False: "real images", None: ""}[self.model_synthetic]
         return [
             self.label, self.cell_line, self.drug, self.model_name, self.model_version, trained_on,
-            f.get("status"), f.get("message"), f.get("ic50_um"), ci[0], ci[1], f.get("ic50_abs_um"),
-            f.get("hill"), f.get("top"), f.get("bottom"), f.get("r2"), f.get("residual_se"), f.get("df"),
-            f.get("n_wells"), self.n_excluded, f.get("n_concentrations"), f.get("p_no_effect"),
+            f.status, f.message, f.ic50_um, ci[0], ci[1], f.ic50_abs_um,
+            f.hill, f.top, f.bottom, f.r2, f.residual_se, f.df,
+            f.n_wells, self.n_excluded, f.n_concentrations, f.p_no_effect,
             " | ".join(self.notes), "µM", "OD450",
         ]  # fmt: skip
 
@@ -125,3 +137,35 @@ def render_csv(
     for w in wells:
         out.writerow([_fmt(v) for v in w.values()])
     return buf.getvalue()
+
+
+def report_rows(request: ReportRequest, fits: Sequence[HillFit]) -> tuple[list[CurveRow], list[WellRow]]:
+    """The curve rows (with ``fits``, in request order) and the well rows of a report request."""
+    curve_rows: list[CurveRow] = []
+    well_rows: list[WellRow] = []
+    for c, fit in zip(request.curves, fits, strict=True):
+        m = c.model
+        curve_rows.append(
+            CurveRow(
+                label=c.label, cell_line=c.cell_line, drug=c.drug,
+                model_name=(m.name or m.id or "") if m else "", model_version=(m.version or "") if m else "",
+                model_synthetic=m.synthetic if m else None, fit=fit,
+                n_excluded=sum(w.excluded for w in c.wells or []), notes=c.notes,
+            )
+        )  # fmt: skip
+        well_rows.extend(
+            WellRow(label=c.label, image=w.image, well=w.well, concentration_um=w.concentration_um,
+                    od450=w.od450, excluded=w.excluded, flags=w.flags)
+            for w in c.wells or []
+        )  # fmt: skip
+    return curve_rows, well_rows
+
+
+def render_report(
+    request: ReportRequest, fits: Sequence[HillFit], *, app_version: str, generated: datetime | None = None
+) -> str:
+    """The CSV report of a request whose curves were fitted to ``fits`` (see :func:`render_csv`)."""
+    curve_rows, well_rows = report_rows(request, fits)
+    return render_csv(
+        curve_rows, well_rows, title=request.title, app_version=app_version, generated=generated
+    )

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, model_validator
+from pydantic_core import PydanticCustomError
+
+from app.config import MAX_FLAGS_PER_WELL, MAX_LABEL_LENGTH, MAX_NOTES_PER_CURVE, MAX_WELL_ID_LENGTH
+from app.doseresponse import Status
 
 __all__ = [
     "CurveIn",
     "CurvePoints",
     "CurveResult",
+    "ErrorBody",
     "FitRequest",
     "FitResponse",
     "ModelRef",
@@ -18,11 +23,19 @@ __all__ = [
     "WellIn",
 ]
 
-#: A finite number (JSON NaN/Infinity are rejected with a clear message).
-Finite = Annotated[float, Field(allow_inf_nan=False)]
+
+def _not_a_boolean(value: Any) -> Any:
+    """Refuse ``true``/``false`` where a number is expected (pydantic would read them as 1 and 0)."""
+    if isinstance(value, bool):
+        raise PydanticCustomError("float_type", "Input should be a number, not true or false")
+    return value
+
+
+#: A finite number (JSON NaN/Infinity are rejected with a clear message; so are true and false).
+Finite = Annotated[float, Field(allow_inf_nan=False), BeforeValidator(_not_a_boolean)]
 #: A concentration in µM: finite and ≥ 0 (0 = vehicle control).
-Concentration = Annotated[float, Field(allow_inf_nan=False, ge=0)]
-Label = Annotated[str, Field(max_length=200)]
+Concentration = Annotated[float, Field(allow_inf_nan=False, ge=0), BeforeValidator(_not_a_boolean)]
+Label = Annotated[str, Field(max_length=MAX_LABEL_LENGTH)]
 
 
 class _Strict(BaseModel):
@@ -67,10 +80,7 @@ class CurveResult(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     label: str
-    status: str = Field(
-        description="ok, no_effect, ic50_above_range, ic50_below_range, ambiguous, "
-        "not_converged or insufficient_data"
-    )
+    status: Status = Field(description="What the fit came to; ``message`` says it in plain words")
     message: str = Field(description="The status in plain words")
     ic50_um: float | None = Field(description="Relative IC50: the curve's midpoint (µM)")
     ic50_ci_um: list[float | None] | None = Field(description="95 % confidence interval of the IC50 (µM)")
@@ -96,18 +106,18 @@ class ModelRef(_Strict):
     id: Label | None = None
     name: Label | None = None
     version: Label | None = None
-    synthetic: bool | None = None
+    synthetic: StrictBool | None = None
 
 
 class WellIn(_Strict):
     """One well of a curve in the report: its image, concentration and predicted OD450."""
 
     image: Label = ""
-    well: Annotated[str, Field(max_length=12)] = ""
+    well: Annotated[str, Field(max_length=MAX_WELL_ID_LENGTH)] = ""
     concentration_um: Concentration
     od450: Finite
-    excluded: bool = False
-    flags: list[Label] = Field(default_factory=list, max_length=20)
+    excluded: StrictBool = False
+    flags: list[Label] = Field(default_factory=list, max_length=MAX_FLAGS_PER_WELL)
 
 
 class ReportCurve(_Strict):
@@ -122,7 +132,7 @@ class ReportCurve(_Strict):
     responses: list[Finite] | None = None
     fix_top: Finite | None = None
     fix_bottom: Finite | None = None
-    notes: list[Label] = Field(default_factory=list, max_length=20)
+    notes: list[Label] = Field(default_factory=list, max_length=MAX_NOTES_PER_CURVE)
 
     @model_validator(mode="after")
     def _has_data(self) -> ReportCurve:
@@ -147,3 +157,12 @@ class ReportRequest(_Strict):
 
     curves: list[ReportCurve] = Field(min_length=1)
     title: Label = "nostain IC50 report"
+
+
+class ErrorBody(BaseModel):
+    """Every error response (4xx, 5xx): what went wrong in plain words, and each problem on its own."""
+
+    detail: str = Field(description="What went wrong, in plain words (the first 20 problems, joined by '; ')")
+    problems: list[str] = Field(
+        description="One sentence per problem, naming the curve, the field and the value"
+    )

@@ -8,6 +8,10 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse
 
 from app.deps import RegistryDep, SettingsDep
+from app.errors import error_responses
+from app.text import quote
+
+__all__ = ["router"]
 
 router = APIRouter(tags=["models"])
 
@@ -21,15 +25,24 @@ def list_models(registry: RegistryDep) -> dict[str, Any]:
     }
 
 
-@router.get("/models/{model_id}/{filename}")
+@router.get(
+    "/models/{model_id}/{filename}",
+    response_class=FileResponse,
+    responses={
+        200: {"content": {"application/json": {}, "application/octet-stream": {}}},
+        **error_responses(404, 422),
+    },
+)
 def model_file(model_id: str, filename: str, registry: RegistryDep, settings: SettingsDep) -> FileResponse:
     """One file of a model folder (model.json, weight shards, card.json), with caching headers."""
     entry = registry.get(model_id)
     if entry is None:
-        raise HTTPException(404, f"No model {model_id!r}. Known models: {[m.id for m in registry.models]}")
+        raise HTTPException(
+            404, f"No model {quote(model_id)}. Known models: {[m.id for m in registry.models]}"
+        )
     path = (entry.folder / filename).resolve()
     if path.parent != entry.folder.resolve() or not path.is_file():
-        raise HTTPException(404, f"Model {model_id!r} has no file {filename!r}")
+        raise HTTPException(404, f"Model {quote(model_id)} has no file {quote(filename)}")
     media = "application/json" if path.suffix == ".json" else "application/octet-stream"
     return FileResponse(
         path,

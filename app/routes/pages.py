@@ -4,13 +4,25 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from app import __version__
-from app.deps import RegistryDep, TemplatesDep
+from app.deps import RegistryDep, SettingsDep, TemplatesDep
+
+__all__ = ["router"]
 
 router = APIRouter(tags=["pages"])
 
 
 @router.get("/", response_class=HTMLResponse)
-def index(request: Request, registry: RegistryDep, templates: TemplatesDep) -> HTMLResponse:
-    """The analysis page; model cards are embedded so the dropdown works before any fetch."""
-    cards = [{**e.card, "model_url": f"/models/{e.id}/{e.card['model_file']}"} for e in registry.models]
-    return templates.TemplateResponse(request, "index.html", {"models": cards, "version": __version__})
+def index(
+    request: Request, registry: RegistryDep, templates: TemplatesDep, settings: SettingsDep
+) -> HTMLResponse:
+    """The analysis page, with the model cards and the request limits embedded.
+
+    The cards are the registry's summaries (without the bulky ``ood`` block, which the page fetches from
+    ``card.json`` when it needs it), so the dropdown works before any fetch.
+    """
+    context = {
+        "models": [entry.summary() for entry in registry.models],
+        "config": {"limits": settings.limits().model_dump()},
+        "version": __version__,
+    }
+    return templates.TemplateResponse(request, "index.html", context)

@@ -1,0 +1,145 @@
+"""Property test of the whole API from its own OpenAPI document (schemathesis + Hypothesis).
+
+Schemathesis reads ``/openapi.json`` and generates requests for every operation: ones that fit the schema
+and ones that break it. Most schema-valid fit requests are still refused (a random list of concentrations
+rarely has as many entries as the list of responses), so valid dose-response curves, reports and model files
+are generated too, to reach the success paths. Every response must be no 5xx, carry a status that the
+document declares for its operation, and a content type and body that match what the document declares for
+that status; a request that breaks the schema must be refused with a 4xx. Derandomized (fixed seed), so
+CI sees the same cases every run.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    negative_data_rejection,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from app.config import ROOT
+from app.main import create_app
+
+#: Generated requests in one run, over every operation.
+N_CASES = 1_100
+#: Wall-clock budget of the run on a 2-core machine (measured: about 25 s).
+TIME_BUDGET_S = 90.0
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    negative_data_rejection,
+]
+
+SCHEMA = schemathesis.openapi.from_asgi("/openapi.json", create_app())
+FIT = SCHEMA["/api/fit"]["POST"]
+REPORT = SCHEMA["/api/report.csv"]["POST"]
+MODEL_FILE = SCHEMA["/models/{model_id}/{filename}"]["GET"]
+
+#: A serial dilution as the page sends it (µM), vehicle controls at 0.
+DOSES_UM = [0.0, 0.0001, 0.001, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 100.0]
+RESPONSE = st.floats(-0.5, 4.0, allow_nan=False)
+TEXT = st.text(max_size=12) | st.sampled_from(["=HYPERLINK(1)", "+1", "A549 DOX", "µM"])
+FIXED = st.none() | st.sampled_from([0.0, 0.1, 1.5])
+
+
+@st.composite
+def curve_points(draw: st.DrawFn) -> tuple[list[float], list[float]]:
+    """Concentrations (µM) and responses of one curve: a noisy Hill curve, a flat one, or noise."""
+    conc = draw(st.lists(st.sampled_from(DOSES_UM), min_size=1, max_size=24))
+    shape = draw(st.sampled_from(["hill", "flat", "noise"]))
+    if shape == "noise":
+        return conc, draw(st.lists(RESPONSE, min_size=len(conc), max_size=len(conc)))
+    ic50 = draw(st.sampled_from([0.003, 0.1, 2.0, 500.0]))
+    slope = draw(st.sampled_from([-1.0, 0.7, 1.5, 4.0])) if shape == "hill" else 0.0
+    noise = draw(st.lists(st.floats(-0.05, 0.05), min_size=len(conc), max_size=len(conc)))
+    hill = [0.1 + 1.4 / (1 + (x / ic50) ** slope) if x > 0 else (1.5 if slope > 0 else 0.1) for x in conc]
+    return conc, [y + e for y, e in zip(hill, noise, strict=True)]
+
+
+@st.composite
+def fit_body(draw: st.DrawFn) -> dict:
+    """A ``POST /api/fit`` body whose curves have as many responses as concentrations."""
+    curves = []
+    for conc, resp in draw(st.lists(curve_points(), min_size=1, max_size=3)):
+        curves.append({"label": draw(TEXT), "concentrations_um": conc, "responses": resp,
+                       "fix_top": draw(FIXED), "fix_bottom": draw(FIXED)})  # fmt: skip
+    return {"curves": curves}
+
+
+@st.composite
+def report_body(draw: st.DrawFn) -> dict:
+    """A ``POST /api/report.csv`` body: curves of wells (some excluded, flagged) or plain arrays."""
+    curves = []
+    for conc, resp in draw(st.lists(curve_points(), min_size=1, max_size=3)):
+        curve: dict = {"label": draw(TEXT), "cell_line": draw(TEXT), "drug": draw(TEXT),
+                       "notes": draw(st.lists(TEXT, max_size=2)), "fix_bottom": draw(FIXED)}  # fmt: skip
+        if draw(st.booleans()):
+            curve["wells"] = [
+                {"image": draw(TEXT), "well": f"B{i % 12 + 1:02d}", "concentration_um": x, "od450": y,
+                 "excluded": draw(st.booleans()), "flags": draw(st.lists(TEXT, max_size=2))}
+                for i, (x, y) in enumerate(zip(conc, resp, strict=True))
+            ]  # fmt: skip
+        else:
+            curve |= {"concentrations_um": conc, "responses": resp}
+        if draw(st.booleans()):
+            curve["model"] = {"id": "a549-m", "name": "A549-M", "version": "1.0.0", "synthetic": True}
+        curves.append(curve)
+    return {"title": draw(TEXT), "curves": curves}
+
+
+def _bundled_files() -> list[dict[str, str]]:
+    return [
+        {"model_id": folder.name, "filename": path.name}
+        for folder in sorted((ROOT / "models").iterdir())
+        if (folder / "card.json").is_file()
+        for path in sorted(folder.iterdir())
+    ]
+
+
+CASES = st.one_of(
+    *(SCHEMA.as_strategy(generation_mode=mode) for mode in GenerationMode),
+    fit_body().map(lambda body: FIT.Case(body=body)),
+    report_body().map(lambda body: REPORT.Case(body=body)),
+    st.sampled_from(_bundled_files()).map(lambda path: MODEL_FILE.Case(path_parameters=path)),
+)
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # numpy overflow on responses near 1e308: fits say so
+def test_every_response_matches_the_openapi_document() -> None:
+    statuses: dict[str, int] = {}
+
+    @settings(
+        max_examples=N_CASES,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=CASES)
+    def check(case: schemathesis.Case) -> None:
+        response = case.call_and_validate(checks=CHECKS)
+        key = f"{case.method} {case.path} {response.status_code}"
+        statuses[key] = statuses.get(key, 0) + 1
+
+    start = time.perf_counter()
+    check()
+    elapsed = time.perf_counter() - start
+    assert sum(statuses.values()) >= 1_000, statuses
+    # the success paths were exercised, not only the errors
+    assert statuses.get("POST /api/fit 200", 0) >= 100, statuses
+    assert statuses.get("POST /api/report.csv 200", 0) >= 100, statuses
+    assert statuses.get("GET /models/{model_id}/{filename} 200", 0) >= 10, statuses
+    assert elapsed < TIME_BUDGET_S, f"{sum(statuses.values())} cases took {elapsed:.0f} s"
