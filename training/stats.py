@@ -16,6 +16,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import stats
 
+from app.doseresponse import as_vector
+
 __all__ = [
     "MeanDifference",
     "Regression",
@@ -84,18 +86,12 @@ class TTest(_ToDict):
 
 
 def _vector(values: ArrayLike, name: str, *, min_size: int) -> np.ndarray:
-    try:
-        arr = np.asarray(values, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be numeric; got {values!r:.80}") from exc
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be 1-D; got shape {arr.shape}")
-    if arr.size < min_size:
-        raise ValueError(f"{name} needs at least {min_size} values; got {arr.size}")
-    bad = np.flatnonzero(~np.isfinite(arr))
-    if bad.size:
-        raise ValueError(f"{name} must be finite; got {float(arr[bad[0]])!r} at index {int(bad[0])}")
-    return arr
+    """The engine's vector check (numeric, finite), plus: 1-D and at least ``min_size`` values."""
+    if np.ndim(values) != 1:
+        raise ValueError(f"{name} must be 1-D; got shape {np.shape(values)}")
+    if np.size(values) < min_size:
+        raise ValueError(f"{name} needs at least {min_size} values; got {np.size(values)}")
+    return as_vector(values, name)
 
 
 def _pair(

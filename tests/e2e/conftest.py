@@ -358,31 +358,10 @@ def server(fixture: Fixture, tmp_path_factory: pytest.TempPathFactory) -> Iterat
 
 
 def api_limits() -> dict[str, int]:
-    """The request limits the page obeys (``limits`` of the page config), read from the server's schemas."""
-    from app.schemas import ReportCurve, WellIn
+    """The request limits the page obeys (``limits`` of the page config), as the server defines them."""
+    from app.config import Settings
 
-    def max_length(model: Any, field: str) -> int:
-        return next(m.max_length for m in model.model_fields[field].metadata if hasattr(m, "max_length"))
-
-    return {
-        "max_label_length": max_length(ReportCurve, "label"),
-        "max_well_id_length": max_length(WellIn, "well"),
-        "max_flags_per_well": max_length(WellIn, "flags"),
-        "max_notes_per_curve": max_length(ReportCurve, "notes"),
-    }
-
-
-def _limits_unless_served(route: Any) -> None:
-    """Answer the page's ``GET /api/limits`` with :func:`api_limits` while the server has no such route.
-
-    The page reads its limits from the config the server embeds and asks ``/api/limits`` only without it;
-    a server that has either makes this a pass-through (issue 12 adds both on the server side).
-    """
-    response = route.fetch()
-    if response.status == 404:
-        route.fulfill(json={"limits": api_limits()})
-    else:
-        route.fulfill(response=response)
+    return Settings().limits().model_dump()
 
 
 # ------------------------------------------------------------------------------------------ browser
@@ -415,7 +394,6 @@ class PageErrors(list):
 def page(browser: Any) -> Iterator[Any]:
     """A fresh page (1440×900, downloads allowed) that fails the test on any uncaught error."""
     context = browser.new_context(viewport={"width": 1440, "height": 900}, accept_downloads=True)
-    context.route("**/api/limits", _limits_unless_served)
     pg = context.new_page()
     errors = PageErrors()
     pg.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))

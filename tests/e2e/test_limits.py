@@ -38,7 +38,11 @@ def test_session_obeys_the_limits_it_is_given(origin_page: Any):
     assert len(full["wells"][0]["flags"]) == 3 and len(full["notes"]) == 4  # + the unscored well's note
 
 
-@pytest.mark.parametrize("missing", sorted(api_limits()))
+#: The limits static/js/session.js applies to what it sends (the others bound whole requests, server-side).
+SESSION_LIMITS = ("max_flags_per_well", "max_label_length", "max_notes_per_curve", "max_well_id_length")
+
+
+@pytest.mark.parametrize("missing", SESSION_LIMITS)
 def test_incomplete_limits_are_refused_by_name(origin_page: Any, missing: str):
     limits = {k: v for k, v in api_limits().items() if k != missing}
     script = """async ([limits]) => {
