@@ -1,4 +1,4 @@
-"""The package's shape: training/ imports flow one way, heavy libraries load lazily, app/ has no TensorFlow.
+"""The code's shape (docs/architecture.md): imports flow one way, routes stay apart, app/ has no TensorFlow.
 
 The import graph is read from the source with ``ast`` (nothing is imported), so the checks are fast and
 see exactly what a reader sees.
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 #: Imported only inside the functions that need them (slow to import, or optional), never at module level.
 LAZY_ONLY = {"tensorflow", "tf_keras", "tensorflowjs", "matplotlib", "playwright"}
 #: The server must never import these, anywhere.
@@ -92,10 +92,30 @@ def test_the_cycle_check_finds_a_cycle() -> None:
     assert _cycle({"a": {"b"}, "b": {"c"}, "c": set()}) is None
 
 
-def test_training_imports_flow_one_way() -> None:
-    graph = _import_graph("training")
-    assert {"training.runs", "training.predict", "training.cli", "training.trust.ood"} <= set(graph)
+@pytest.mark.parametrize(
+    ("package", "expected"),
+    [
+        ("training", {"training.runs", "training.predict", "training.cli", "training.trust.ood"}),
+        ("app", {"app.fitting", "app.doseresponse.fit", "app.routes.fit", "app.routes.report"}),
+    ],
+)
+def test_imports_flow_one_way(package: str, expected: set[str]) -> None:
+    graph = _import_graph(package)
+    assert expected <= set(graph)
     assert _cycle(graph) is None, f"import cycle: {' → '.join(_cycle(graph) or [])}"
+
+
+def test_routes_never_import_each_other() -> None:
+    """Each route module is a thin adapter over the layers below it (app/fitting.py, app/report.py …)."""
+    routes = {name for name in _modules("app") if name.startswith("app.routes.")}
+    crossing = [
+        f"{name} → {target}"
+        for name in sorted(routes)
+        for target, _ in _imports(name, _modules("app")[name], scope="all", known=routes)
+        if target in routes and target != name
+    ]
+    assert len(routes) >= 6
+    assert not crossing, f"routes importing other routes: {crossing}"
 
 
 def _imports_of(package: str, scope: str, roots: set[str]) -> list[str]:
