@@ -31,7 +31,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import optimize, stats
 
-from app.doseresponse import HillFit, fit_hill, guess
+from app.doseresponse import HillFit, fit_hill
 from app.screening import _hill_calculus as calc
 from app.screening._common import JsonResult, as_number, as_optional_number, as_vector, same_length
 
@@ -279,9 +279,10 @@ def fit_without_outliers(
         start = np.array(
             [original.top, original.bottom, original.hill, math.log(original.ic50_um)], dtype=float
         )
-    else:  # a flat (no_effect) fit: start the robust fit from the self-starting values
-        g = guess(x, y, fix_top=top, fix_bottom=bottom)
-        start = np.array([g["top"], g["bottom"], g["hill"], math.log(g["ic50_um"])])
+    else:  # a flat (no_effect) fit: start from the data range, hill 1, midpoint mid-range (log scale)
+        positive = x[x > 0]
+        midpoint = 0.5 * (math.log(positive.min()) + math.log(positive.max()))
+        start = np.array([float(np.max(y)), float(np.min(y)), 1.0, midpoint])
     if top is not None:
         start[0] = top
     if bottom is not None:

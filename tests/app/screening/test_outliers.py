@@ -116,3 +116,12 @@ def test_too_few_wells_are_not_tested():
 def test_bad_q_is_refused(kwargs, match):
     with pytest.raises(ValueError, match=match):
         fit_without_outliers(CONC_UM, _curve(np.random.default_rng(0)), **kwargs)
+
+
+def test_an_outlier_on_a_flat_curve_is_found():
+    response = 1.0 + np.tile([0.02, -0.02, 0.01, -0.01, 0.0, 0.015], 5)
+    response[10] = 0.2  # one well reads far too low on a plate without drug effect
+    result = fit_without_outliers(CONC_UM, response)
+    assert [w.index for w in result.outliers] == [10]
+    assert "below the robust curve" in result.outliers[0].reason
+    assert result.fit.status == "no_effect"  # without the outlier the response is flat
