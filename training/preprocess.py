@@ -5,6 +5,14 @@ Any image (JPEG, PNG, TIFF; grey or RGB; 8 or 16 bit) becomes a model input in t
 1. **Decode** to an ``(H, W, 3)`` array of 8-bit RGB values. Greyscale is replicated to three channels;
    an alpha channel is dropped; EXIF orientation is applied (as the browser's ``createImageBitmap`` does).
    16-bit images are mapped to 8 bit by :func:`to_uint8` (see there for the rule).
+   *Decode-time reduction* (``load_rgb(path, reduce_for=S)``): a JPEG can be decoded at 1/2, 1/4 or 1/8 of
+   its size by libjpeg's DCT scaling, which costs a fraction of a full decode. The factor is the one
+   Pillow's ``Image.draft`` picks, :func:`jpeg_reduction`: the largest ``k`` of 8, 4, 2, 1 with
+   ``k ≤ min(W // S, H // S)``, giving ``ceil(W/k) × ceil(H/k)`` px. Measured on this project's machines
+   (Pillow 13 / libjpeg-turbo, Chromium 156): WebCodecs ``ImageDecoder`` asked for exactly that size returns
+   bit-identical pixels (4:2:0 and 4:4:4 JPEGs, k = 2, 4, 8). Other formats are decoded in full. When a
+   side is no multiple of k, its last reduced pixel stands for the few original pixels left (libjpeg pads
+   the block), so the image is stretched by less than k original pixels: both sides do the same.
 2. **Area-average downscale** the whole image (no crop) to ``size × size`` with :func:`resize_area`:
    every output pixel is the exact, area-weighted mean of the input pixels its footprint covers. It is
    antialiased, has no free parameters and is easy to reproduce bit for bit in JavaScript (float64 prefix
@@ -24,7 +32,7 @@ import numpy as np
 import tifffile
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-__all__ = ["INPUT_SIZE", "load_rgb", "preprocess", "resize_area", "to_uint8"]
+__all__ = ["INPUT_SIZE", "jpeg_reduction", "load_rgb", "preprocess", "resize_area", "to_uint8"]
 
 #: Side of the square model input (px). MobileNetV2's ImageNet size, as in the paper.
 INPUT_SIZE = 224
@@ -66,10 +74,31 @@ def _as_rgb(pixels: np.ndarray) -> np.ndarray:
     raise ValueError(f"image must have 1–4 channels; got {channels}")
 
 
-def load_rgb(path: str | Path) -> np.ndarray:
+def jpeg_reduction(width: int, height: int, size: int) -> int:
+    """The DCT reduction factor of a ``width × height`` JPEG decoded for a ``size × size`` model input.
+
+    Pillow's ``draft`` rule: the largest ``k`` of 8, 4, 2, 1 with ``k ≤ min(width // size, height // size)``
+    (1 when the image is smaller than ``size``). The reduced image is ``ceil(width / k) × ceil(height / k)``
+    px, never smaller than ``size`` on either side. The page asks WebCodecs for the same size
+    (``static/js/decode.js``).
+    """
+    if min(width, height, size) < 1:
+        raise ValueError(f"width, height and size must be >= 1; got {width}, {height}, {size}")
+    ratio = min(width // size, height // size)
+    return next(k for k in (8, 4, 2, 1) if k <= max(ratio, 1))
+
+
+def load_rgb(path: str | Path, *, reduce_for: int | None = None) -> np.ndarray:
     """Decode an image file (JPEG, PNG or TIFF) to ``uint8`` RGB, shape ``(H, W, 3)``.
 
     Multi-page TIFFs use their first page. Raises ``ValueError`` naming the file when it is not an image.
+
+    Parameters
+    ----------
+    path : str or Path
+    reduce_for : int, optional
+        The model input side (px) the image is decoded for: a JPEG is then decoded at the reduced scale
+        of :func:`jpeg_reduction` (DCT scaling; see the module docstring). None: full size.
     """
     path = Path(path)
     if path.suffix.lower() in (".tif", ".tiff"):
@@ -80,6 +109,8 @@ def load_rgb(path: str | Path) -> np.ndarray:
         return _as_rgb(to_uint8(pixels))
     try:
         with Image.open(path) as opened:
+            if reduce_for is not None and opened.format == "JPEG":
+                _draft(opened, reduce_for)
             img = ImageOps.exif_transpose(opened)
             if img.mode in ("I;16", "I;16B", "I;16L", "I"):
                 pixels = np.asarray(img)
@@ -88,6 +119,18 @@ def load_rgb(path: str | Path) -> np.ndarray:
             return np.asarray(img.convert("RGB"))
     except (UnidentifiedImageError, OSError) as exc:
         raise ValueError(f"{path.name}: not a readable image ({exc})") from exc
+
+
+def _draft(jpeg: Image.Image, size: int) -> None:
+    """Ask Pillow to decode ``jpeg`` at :func:`jpeg_reduction`'s scale, and check that it will."""
+    width, height = jpeg.size
+    k = jpeg_reduction(width, height, size)
+    if k == 1:
+        return
+    jpeg.draft("RGB", (size, size))
+    expected = (-(-width // k), -(-height // k))
+    if jpeg.size != expected:  # Pillow declined (e.g. a second draft): the rule would silently change
+        raise RuntimeError(f"Pillow decodes at {jpeg.size}, not the rule's {expected}")
 
 
 def _area_axis(values: np.ndarray, n_out: int, axis: int) -> np.ndarray:
