@@ -575,11 +575,7 @@ def _layout_well(
 # ------------------------------------------------------------------------------------------ parse
 
 
-def _grid_where(grid: _Grid, source: str, several: bool) -> str:
-    return _where(source, grid.sheet, several)
-
-
-def _well_id(grid: _Grid, r: int, c: int) -> str:
+def _well_id(r: int, c: int) -> str:
     return f"{chr(65 + r)}{c + 1:02d}"
 
 
@@ -590,7 +586,7 @@ def _layout_grids(grids: list[_Grid], source: str, several: bool, build: _Builde
     for grid, role, label in zip(grids, roles, plates, strict=True):
         by_plate.setdefault(label, {}).setdefault(role, []).append(grid)
     for label, kinds in by_plate.items():
-        where = _grid_where(next(iter(kinds.values()))[0], source, several)
+        where = _where(source, next(iter(kinds.values()))[0].sheet, several)
         doubled = [role for role, found in kinds.items() if len(found) > 1]
         if doubled:
             rows = ", ".join(str(g.row + 1) for g in kinds[doubled[0]])
@@ -616,7 +612,7 @@ def _fill_layout_plate(
     label: str, grids: dict[str, _Grid], source: str, several: bool, build: _Builder, unit: str | None
 ) -> None:
     grid = grids["concentration"]
-    where = _grid_where(grid, source, several)
+    where = _where(source, grid.sheet, several)
     grid_unit, problem = _title_unit(grid.title)
     if problem is not None:
         build.problems.append(f"{where}, plate {label}: {problem}")
@@ -625,7 +621,7 @@ def _fill_layout_plate(
     bare: list[str] = []
     for r in range(grid.n_rows):
         for c in range(grid.n_columns):
-            well = _well_id(grid, r, c)
+            well = _well_id(r, c)
             ref = f"{where}, {_cell_ref(grid.row + 1 + r, grid.column + c)} (well {well})"
             labels = {
                 role: _text(g.value(r, c)) or None for role, g in grids.items() if role != "concentration"
@@ -657,7 +653,7 @@ def _reader_grids(grids: list[_Grid], source: str, several: bool, build: _Builde
             at_450 = [g for g in found if "450" in " ".join((*g.above, g.title))]
             if len(at_450) != 1:
                 rows = ", ".join(str(g.row + 1) for g in found)
-                where = _grid_where(found[0], source, several)
+                where = _where(source, found[0].sheet, several)
                 build.problems.append(
                     f"{where}: plate {label} has {len(found)} grids (rows {rows}) and not exactly one "
                     "of them says 450: keep only the OD450 grid"
@@ -670,7 +666,7 @@ def _reader_grids(grids: list[_Grid], source: str, several: bool, build: _Builde
             for c in range(grid.n_columns):
                 value = _reader_value(grid.value(r, c))
                 if value is not None:
-                    wells[_well_id(grid, r, c)] = value
+                    wells[_well_id(r, c)] = value
 
 
 def _parse(sheets: Sequence[Sheet], source: str, *, reader: bool, unit: str | None) -> Parsed:

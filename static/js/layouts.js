@@ -373,7 +373,7 @@ function longRows(sheet, first, place, build, reader, unit) {
     build.problems.push(`${place}: the header row names 'well' but no '${need}' column`);
     return;
   }
-  const cell = (row, kind) => (kind in columns ? cellAt([row], 0, columns[kind][0]) : null);
+  const cell = (row, kind) => (kind in columns ? (row[columns[kind][0]] ?? null) : null);
   for (let r = first + 1; r < sheet.rows.length; r++) {
     const row = sheet.rows[r];
     if (!rowText(row)) continue;

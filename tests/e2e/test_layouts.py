@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.training.test_layouts import FILES, FIXTURES, read
+from tests.training.test_layouts import FILES, FIXTURES, UNREADABLE, read
 from training.layouts import layout_template, parse_csv_text
 
 pytestmark = pytest.mark.e2e
@@ -72,18 +72,7 @@ def test_page_writes_the_same_template(origin_page: Any, size: int):
     assert got == layout_template(size)
 
 
-@pytest.mark.parametrize(
-    ("name", "content", "problem"),
-    [
-        (
-            "old.xls",
-            b"\xd0\xcf\x11\xe0",
-            "old.xls: the old Excel format (.xls) is not read; save it as .xlsx or CSV",
-        ),
-        ("plate.png", b"\x89PNG", "plate.png: not a CSV, TSV, TXT or XLSX file"),
-        ("broken.xlsx", b"not a zip", "broken.xlsx: cannot be read ("),
-    ],
-)
+@pytest.mark.parametrize(("name", "content", "problem"), UNREADABLE)
 def test_page_reports_files_it_cannot_read(origin_page: Any, name: str, content: bytes, problem: str):
     got = page_read(origin_page, name, content, "layout")
     assert got["plates"] == [] and got["problems"][0].startswith(problem)

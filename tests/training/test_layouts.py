@@ -41,6 +41,16 @@ FIXTURES = {
     "reader_long.csv": "reader",
     "reader_tecan.xlsx": "reader",
 }
+#: Files that cannot be read, and the start of the problem each gives (name, bytes, problem).
+UNREADABLE = [
+    (
+        "old.xls",
+        b"\xd0\xcf\x11\xe0",
+        "old.xls: the old Excel format (.xls) is not read; save it as .xlsx or CSV",
+    ),
+    ("plate.png", b"\x89PNG", "plate.png: not a CSV, TSV, TXT or XLSX file"),
+    ("broken.xlsx", b"not a zip", "broken.xlsx: cannot be read ("),
+]
 #: The dilution of layout_96_titled.csv, columns 2–11 (µM).
 TITLED_SERIES_UM = (10, 3.33, 1.11, 0.37, 0.123, 0.0412, 0.0137, 0.00457, 0.00152, 0.000508)
 
@@ -322,18 +332,7 @@ def test_an_unknown_unit_option_is_a_programmers_error():
         parse_layout([], source="x.csv", unit="furlongs")
 
 
-@pytest.mark.parametrize(
-    ("name", "content", "problem"),
-    [
-        (
-            "old.xls",
-            b"\xd0\xcf\x11\xe0",
-            "old.xls: the old Excel format (.xls) is not read; save it as .xlsx or CSV",
-        ),
-        ("plate.png", b"\x89PNG", "plate.png: not a CSV, TSV, TXT or XLSX file"),
-        ("broken.xlsx", b"not a zip", "broken.xlsx: cannot be read ("),
-    ],
-)
+@pytest.mark.parametrize(("name", "content", "problem"), UNREADABLE)
 def test_files_that_cannot_be_read_are_problems(tmp_path: Path, name: str, content: bytes, problem: str):
     (tmp_path / name).write_bytes(content)
     sheets, problems = read_sheets(tmp_path / name)
