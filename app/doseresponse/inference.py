@@ -6,7 +6,7 @@ import math
 from typing import NamedTuple
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from app.doseresponse.model import BOTTOM, HILL, PARAMS, TOP
 from app.doseresponse.result import CiMethod, HillFit, Status, format_number, percent
@@ -69,7 +69,7 @@ def _f_test(rss: np.ndarray, tss: np.ndarray, k: np.ndarray, df: np.ndarray) -> 
     with np.errstate(divide="ignore", invalid="ignore"):
         f_stat = np.maximum(tss - rss, 0.0) / df1 / (rss / df)
         f_stat = np.where((rss == 0) & (tss > 0), np.inf, f_stat)
-        p_value = np.where(np.isinf(f_stat), 0.0, stats.f.sf(f_stat, df1, df))
+        p_value = np.where(np.isinf(f_stat), 0.0, special.fdtrc(df1, df, f_stat))
     p_value = np.where(tss == 0, 1.0, p_value)  # identical responses: nothing to explain
     f_stat = np.where(tss == 0, np.nan, f_stat)
     return f_stat, p_value

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from app.doseresponse.inference import P_NO_EFFECT, flat_line_test
 from app.doseresponse.model import BOTTOM, HILL, LOG_IC50, TOP
@@ -33,7 +33,7 @@ def _trend_p(stack: PaddedCurves) -> np.ndarray:
         syy = (w * dy * dy).sum(axis=1) + stack.within
         r = (w * dt * dy).sum(axis=1) / np.sqrt((w * dt * dt).sum(axis=1) * syy)
         tstat = r * np.sqrt((n - 2) / np.maximum(1.0 - r * r, 1e-300))
-    return np.where(np.isfinite(tstat), 2.0 * stats.t.sf(np.abs(tstat), n - 2), 1.0)
+    return np.where(np.isfinite(tstat), 2.0 * special.stdtr(n - 2, -np.abs(tstat)), 1.0)
 
 
 class _Best:

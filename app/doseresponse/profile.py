@@ -1,4 +1,7 @@
-"""The profile-likelihood confidence interval of the IC50 (``ci_method="profile"``)."""
+"""The profile-likelihood confidence interval of the IC50 (``ci_method="profile"``).
+
+SciPy's optimisers are imported when a profile interval is first asked for, not when the server starts.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,6 @@ import math
 from dataclasses import replace
 
 import numpy as np
-from scipy import optimize
 
 from app.doseresponse.model import HILL, LOG_IC50, predict, predict_with_jacobian
 from app.doseresponse.stack import PaddedCurves
@@ -41,9 +43,11 @@ def _bounded_fit(
         _, J = predict_with_jacobian(full(subset), lnx, zero)
         return J[0][idx][:, mask[0]].T * root[:, None]
 
+    from scipy.optimize import least_squares  # lazy: see the module docstring
+
     lo, hi = bounds[0][idx], bounds[1][idx]
     with np.errstate(all="ignore"):
-        res = optimize.least_squares(
+        res = least_squares(
             residuals, np.clip(base[idx], lo, hi), jac=jacobian, bounds=(lo, hi), method="trf",
             ftol=PROFILE_TOL, xtol=PROFILE_TOL, gtol=PROFILE_TOL,
         )  # fmt: skip
@@ -62,6 +66,8 @@ def profile_ci(
     ``RSS_min (1 + t²/df)`` (``tq`` = t quantile); a bound that is not reached within the search region is
     None. The search steps from the optimum by the Wald SE of ln IC50 (``se_log_ic50``), growing 1.5× a step.
     """
+    from scipy.optimize import brentq  # lazy: see the module docstring
+
     if not (np.isfinite(tq) and df > 0):
         return None
     cut = rss_min * (1.0 + tq * tq / df)
@@ -91,7 +97,7 @@ def profile_ci(
             if r >= cut:
                 warm = start
                 a, b = sorted((prev, log_ic50))
-                found = optimize.brentq(lambda v, warm=warm: profile(v, warm)[0] - cut, a, b, xtol=1e-10)
+                found = brentq(lambda v, warm=warm: profile(v, warm)[0] - cut, a, b, xtol=1e-10)
                 break
             prev, start, step = log_ic50, th, step * 1.5
         ends.append(None if found is None else float(np.exp(found)))

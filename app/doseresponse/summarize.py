@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from app.doseresponse.inference import (
     CI_METHOD_TEXT,
@@ -73,7 +73,7 @@ def _statistics(stack: PaddedCurves, theta: np.ndarray, level: float) -> _Statis
         cov = s2[:, None, None] * covariance_scaled_inverse(normal_equations(J, r)[0], stack.free)
         se_theta = np.sqrt(np.einsum("nii->ni", cov))
         r2 = np.where(flat.tss > 0, 1.0 - rss / flat.tss, np.nan)
-        tq = stats.t.ppf(0.5 + level / 2.0, flat.df)
+        tq = special.stdtrit(flat.df, 0.5 + level / 2.0)  # t quantile
         ic50 = np.exp(log_ic50)
         se_le = se_theta[:, LOG_IC50]
         ci_lo = np.exp(log_ic50 - tq * se_le)
