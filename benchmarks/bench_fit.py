@@ -15,12 +15,13 @@ The baseline is the loop a careful user writes (log-IC50 parameter, a start from
     # concentration whose replicate mean is closest to (top + bottom) / 2
     popt, _ = curve_fit(model, lnx, y, p0=[top, bottom, 1, le0])
 
-Both run in this process, one after the other; the ratio of their times is the figure (on a machine shared
-with other jobs, the CPU-time ratio is the steadier one). IC50 agreement is printed where both converged.
+Both run in this process, in turn (engine, loop, engine, loop, …; the fastest run of each counts); the ratio
+of their times is the figure (on a machine shared with other jobs, the CPU-time ratio is the steadier one).
+IC50 agreement is printed where both converged.
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_fit.py [--curves 1000] [--repeats 3] [--seed 0] [--ic50-range 1e-3 10]
+    .venv/bin/python benchmarks/bench_fit.py [--curves 1000] [--repeats 5] [--seed 0] [--ic50-range 1e-3 10]
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 from scipy.optimize import OptimizeWarning, curve_fit
@@ -121,14 +122,22 @@ def best_time(fn: Callable[[], T], repeats: int) -> tuple[float, float, T]:
 
     CPU time (this process) is the steadier figure on a machine shared with other jobs.
     """
-    best_wall, best_cpu = np.inf, np.inf
-    out = fn()  # warm-up run (imports, first-call overheads); not timed
+    ((wall, cpu, out),) = best_times([fn], repeats)
+    return wall, cpu, out
+
+
+def best_times(fns: list[Callable[[], Any]], repeats: int) -> list[tuple[float, float, Any]]:
+    """:func:`best_time` of several functions, their runs taken in turn (a, b, a, b, …), so that a change
+    in what else the machine is doing affects them alike."""
+    outs = [fn() for fn in fns]  # warm-up runs (imports, first-call overheads); not timed
+    best = [[np.inf, np.inf] for _ in fns]
     for _ in range(repeats):
-        wall, cpu = time.perf_counter(), time.process_time()
-        out = fn()
-        best_wall = min(best_wall, time.perf_counter() - wall)
-        best_cpu = min(best_cpu, time.process_time() - cpu)
-    return best_wall, best_cpu, out
+        for i, fn in enumerate(fns):
+            wall, cpu = time.perf_counter(), time.process_time()
+            outs[i] = fn()
+            best[i][0] = min(best[i][0], time.perf_counter() - wall)
+            best[i][1] = min(best[i][1], time.process_time() - cpu)
+    return [(wall, cpu, out) for (wall, cpu), out in zip(best, outs, strict=True)]
 
 
 def agreement(a: np.ndarray, b: np.ndarray) -> str:
@@ -151,7 +160,7 @@ def load_average() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--curves", type=int, default=1000, help="number of curves (default 1000)")
-    parser.add_argument("--repeats", type=int, default=3, help="timed runs after a warm-up (fastest counts)")
+    parser.add_argument("--repeats", type=int, default=5, help="timed runs after a warm-up (fastest counts)")
     parser.add_argument("--seed", type=int, default=0, help="random seed of the simulated screen")
     parser.add_argument(
         "--ic50-range",
@@ -170,8 +179,11 @@ def main() -> None:
     print(f"{n} simulated curves × {wells} wells (11 concentrations × 8 replicates), seed {args.seed}")
     print(f"IC50 log-uniform in {lo:g}–{hi:g} µM; {load_average()} at the start")
 
-    t_engine, cpu_engine, fits = best_time(lambda: fit_hill_many(curves), args.repeats)
-    t_loop, cpu_loop, loop_params = best_time(lambda: careful_curve_fit_loop(curves), args.repeats)
+    engine, loop = best_times(
+        [lambda: fit_hill_many(curves), lambda: careful_curve_fit_loop(curves)], args.repeats
+    )
+    t_engine, cpu_engine, fits = engine
+    t_loop, cpu_loop, loop_params = loop
 
     statuses: dict[str, int] = {}
     for f in fits:

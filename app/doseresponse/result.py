@@ -173,7 +173,7 @@ def percent(level: float) -> str:
 
 def format_number(v: float | None) -> str:
     """A number for a message: four significant digits, ``—`` for None, NaN or infinity."""
-    if v is None or not np.isfinite(v):
+    if v is None or not math.isfinite(v):
         return "—"
     return f"{v:.4g}"
 

@@ -86,6 +86,15 @@ def _stack(
     )
 
 
+def _padded(values: Sequence[np.ndarray], width: int, fill: float) -> tuple[np.ndarray, np.ndarray]:
+    """1-D arrays as the rows of an (n, width) array padded with ``fill``, and the mask of real entries."""
+    lengths = np.array([v.size for v in values])
+    real = np.arange(width) < lengths[:, None]
+    out = np.full((len(values), width), fill)
+    out[real] = np.concatenate(values)
+    return out, real
+
+
 def pack_curves(
     curves: Sequence[tuple[np.ndarray, np.ndarray]],
     fix_top: Sequence[float | None],
@@ -94,20 +103,14 @@ def pack_curves(
     """Stack validated (conc_um, response) pairs, one well per column, and their fixed top and bottom."""
     n = len(curves)
     m = padded_width(max(len(c[0]) for c in curves))
-    x = np.ones((n, m))
-    y = np.zeros((n, m))
-    weight = np.zeros((n, m))
-    for i, (xi, yi) in enumerate(curves):
-        x[i, : xi.size] = xi
-        y[i, : yi.size] = yi
-        weight[i, : xi.size] = 1.0
+    x, real = _padded([c[0] for c in curves], m, 1.0)
+    y, _ = _padded([c[1] for c in curves], m, 0.0)
     fixed = np.full((n, 4), np.nan)
     fixed[:, TOP] = [np.nan if v is None else v for v in fix_top]
     fixed[:, BOTTOM] = [np.nan if v is None else v for v in fix_bottom]
-    real = weight > 0
     y_low = np.where(real, y, np.inf).min(axis=1)
     y_high = np.where(real, y, -np.inf).max(axis=1)
-    return _stack(x, y, weight, fixed, np.zeros(n), y_low, y_high)
+    return _stack(x, y, real.astype(float), fixed, np.zeros(n), y_low, y_high)
 
 
 def collapse_replicates(wells: PaddedCurves, width: int | None = None) -> PaddedCurves:
@@ -133,15 +136,16 @@ def collapse_replicates(wells: PaddedCurves, width: int | None = None) -> Padded
     xs, ys, real = (a.ravel()[order] for a in (wells.x, wells.y, wells.mask))
     first = real.copy()
     first[:, 1:] &= xs[:, 1:] != xs[:, :-1]
-    column = np.cumsum(first, axis=1) - 1
+    column = first.cumsum(axis=1, dtype=np.int32) - 1  # (int32: several times faster than the default)
     width = padded_width(int(first.sum(axis=1).max())) if width is None else width
-    row = np.nonzero(real)[0]
-    cell = row * width + column[real]
-    y_real = ys[real]
+    flat = np.flatnonzero(real)  # the wells, row by row in sorted order
+    row = flat // m
+    cell = row * width + column.ravel()[flat]
+    y_real = ys.ravel()[flat]
     count = np.bincount(cell, minlength=n * width).astype(float)
     total = np.bincount(cell, y_real, minlength=n * width)
     x = np.ones(n * width)
-    x[cell] = xs[real]
+    x[cell] = xs.ravel()[flat]
     mean = np.divide(total, count, out=np.zeros(n * width), where=count > 0)
     spread = y_real - mean[cell]
     within = np.bincount(row, spread * spread, minlength=n)
@@ -180,19 +184,14 @@ class Designs(NamedTuple):
 
 def designs(curves: Sequence[tuple[np.ndarray, np.ndarray]]) -> Designs:
     """The :class:`Designs` of one or more validated (conc_um, response) pairs, vectorised."""
-    n = len(curves)
-    lengths = np.array([c[0].size for c in curves], dtype=int)
-    width = int(lengths.max())
-    x = np.full((n, width), np.inf)
-    for i, (xi, _) in enumerate(curves):
-        x[i, : xi.size] = xi
+    x, real = _padded([c[0] for c in curves], max(c[0].size for c in curves), np.inf)
     x.sort(axis=1)
-    real = np.arange(width) < lengths[:, None]
-    distinct = np.ones((n, width), dtype=bool)
-    distinct[:, 1:] = x[:, 1:] != x[:, :-1]
+    lengths = real.sum(axis=1)
+    distinct = real.copy()
+    distinct[:, 1:] &= x[:, 1:] != x[:, :-1]
     n_zero = (x == 0).sum(axis=1)
-    rows = np.arange(n)
+    rows = np.arange(x.shape[0])
     has_positive = n_zero < lengths
-    low = np.where(has_positive, x[rows, np.minimum(n_zero, width - 1)], np.nan)
+    low = np.where(has_positive, x[rows, np.minimum(n_zero, x.shape[1] - 1)], np.nan)
     high = np.where(has_positive, x[rows, lengths - 1], np.nan)
-    return Designs((distinct & real).sum(axis=1), low, high)
+    return Designs(distinct.sum(axis=1), low, high)

@@ -22,7 +22,7 @@ from app.doseresponse.inference import (
     status_and_message,
     top_above_bottom,
 )
-from app.doseresponse.model import BOTTOM, LOG_IC50, PARAMS, predict
+from app.doseresponse.model import BOTTOM, LOG_IC50, predict
 from app.doseresponse.objective import normal_equations, residuals_and_jacobian
 from app.doseresponse.profile import profile_ci
 from app.doseresponse.result import CiMethod, HillFit
@@ -138,14 +138,14 @@ def _finite(v: float) -> float | None:
 
 def _standard_errors(rows: _Rows, i: int, free: list[bool], no_effect: bool) -> dict[str, float | None]:
     """SEs of curve ``i``: top, bottom, hill (None when fixed), ic50_um and log10_ic50 (None: no effect)."""
-    se_theta = rows.se_theta[i]
-    se: dict[str, float | None] = {
-        name: (_finite(se_theta[j]) if free[j] else None) for j, name in enumerate(PARAMS[:3])
+    se_top, se_bottom, se_hill, se_le = rows.se_theta[i]
+    return {
+        "top": _finite(se_top) if free[0] else None,
+        "bottom": _finite(se_bottom) if free[1] else None,
+        "hill": _finite(se_hill),
+        "ic50_um": None if no_effect else _finite(rows.ic50[i] * se_le),
+        "log10_ic50": None if no_effect else _finite(se_le / LN10),
     }
-    se_le = se_theta[LOG_IC50]
-    se["ic50_um"] = None if no_effect else _finite(rows.ic50[i] * se_le)
-    se["log10_ic50"] = None if no_effect else _finite(se_le / LN10)
-    return se
 
 
 def _ic50_interval(
