@@ -1,8 +1,9 @@
 """The least-squares problem of stacked curves, and the Levenberg–Marquardt pieces every iteration shares.
 
 Residuals, RSS, Jacobian and normal equations of :class:`~app.doseresponse.stack.PaddedCurves` (weighted
-by the wells of each column, the replicates' spread added to the RSS); the
-damped steps of stacked k × k systems; Marquardt's acceptance test and Nielsen's damping update.
+by the wells of each column, the replicates' spread added to the RSS); the Levenberg–Marquardt step of
+stacked k × k systems (:func:`lm_step`); Marquardt's acceptance test, Nielsen's damping update, and the
+set of curves still iterating (:class:`ActiveCurves`).
 """
 
 from __future__ import annotations
