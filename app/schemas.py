@@ -7,7 +7,13 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, model_validator
 from pydantic_core import PydanticCustomError
 
-from app.config import MAX_FLAGS_PER_WELL, MAX_LABEL_LENGTH, MAX_NOTES_PER_CURVE, MAX_WELL_ID_LENGTH
+from app.config import (
+    MAX_CURVE_POINTS,
+    MAX_FLAGS_PER_WELL,
+    MAX_LABEL_LENGTH,
+    MAX_NOTES_PER_CURVE,
+    MAX_WELL_ID_LENGTH,
+)
 from app.doseresponse import Status
 
 __all__ = [
@@ -15,6 +21,7 @@ __all__ = [
     "CurvePoints",
     "CurveResult",
     "ErrorBody",
+    "FitMethods",
     "FitRequest",
     "FitResponse",
     "ModelRef",
@@ -65,6 +72,15 @@ class FitRequest(_Strict):
     """``POST /api/fit`` body: one or many curves, fitted independently, results in the same order."""
 
     curves: list[CurveIn] = Field(min_length=1)
+    curve_points: int | None = Field(
+        None,
+        ge=2,
+        le=MAX_CURVE_POINTS,
+        description="Points of the fitted curve to return with each result (log-spaced across the tested "
+        "range), e.g. 100 for plotting. Default: none (the server's NOSTAIN_CURVE_POINTS, 0 unless "
+        "configured); the curve is Y = Bottom + (Top − Bottom) / (1 + (X/IC50)^Hill), or the flat line at "
+        "mean_response when status is no_effect",
+    )
 
 
 class CurvePoints(BaseModel):
@@ -91,13 +107,26 @@ class CurveResult(BaseModel):
     top: float | None
     bottom: float | None
     r2: float | None
-    curve: CurvePoints
+    mean_response: float | None = Field(
+        None, description="Mean response: the flat line that is the fit when status is no_effect"
+    )
+    curve: CurvePoints | None = Field(
+        None, description="The fitted curve, only when the request asks for it (curve_points)"
+    )
+
+
+class FitMethods(BaseModel):
+    """How the numbers of every result were computed (the same for all curves of a response)."""
+
+    se_method: str = Field(description="How the standard errors (se) were computed")
+    ci_method: str = Field(description="How the IC50 confidence interval (ic50_ci_um) was computed")
 
 
 class FitResponse(BaseModel):
     """``POST /api/fit`` response."""
 
     results: list[CurveResult]
+    methods: FitMethods
 
 
 class ModelRef(_Strict):

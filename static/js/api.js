@@ -41,15 +41,19 @@ const post = (url, body) =>
     body: JSON.stringify(body),
   });
 
+/** Points of each fitted curve the page asks for, to draw it (the server sends none unless asked). */
+export const CURVE_POINTS = 100;
+
 /**
- * Fit the Hill equation to curves (POST /api/fit).
+ * Fit the Hill equation to curves (POST /api/fit), with each fitted curve's points for the plot.
  *
  * @param {{label: string, concentrations_um: number[], responses: number[], fix_top?: number|null,
  *   fix_bottom?: number|null}[]} curves
- * @returns {Promise<object[]>}  one result per curve, in order (status, message, ic50_um, ic50_ci_um, …)
+ * @returns {Promise<object[]>}  one result per curve, in order (status, message, ic50_um, ic50_ci_um, …,
+ *   curve: {concentrations_um, responses})
  */
 export async function fitCurves(curves) {
-  const response = await post('/api/fit', { curves });
+  const response = await post('/api/fit', { curves, curve_points: CURVE_POINTS });
   return (await response.json()).results;
 }
 
