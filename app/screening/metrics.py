@@ -56,7 +56,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import stats
 
 from app.doseresponse import HillFit
 from app.screening._common import (
@@ -246,6 +245,8 @@ def ic_x(
         Bad ``percent``, ``kind``, ``reference_level``, ``ci_level``, ``ci_method``, a reference level given
         for the relative kind, or a covariance of another fit.
     """
+    from scipy import stats  # lazy: see the package docstring
+
     x_percent = as_number(percent, "percent", low=0.0, high=100.0)
     how = as_choice(kind, "kind", IC_KINDS)
     reference = as_optional_number(reference_level, "reference_level")
