@@ -105,14 +105,16 @@ def plate_qc(
         ids = [well_ids[k] for k in np.flatnonzero(on_plate & usable)]
         named = [well_ids[k] for k in np.flatnonzero(on_plate) if well_ids[k]]
         size = plate_size(named) if named else None
-        if not all(ids):
-            notes.append("Edge effect not assessed: some wells have no well ID.")
-            edge = None
+        reason = None
+        if not named:
+            reason = "no well IDs were given"
+        elif not all(ids):
+            reason = "some wells have no well ID"
         elif not fit.has_curve:
-            notes.append("Edge effect not assessed: the curve could not be fitted.")
-            edge = None
-        else:
-            edge = _edge(ids, ratio[on_plate & usable], size, notes)
+            reason = "the curve could not be fitted"
+        if reason:
+            notes.append(f"Edge effect not assessed: {reason}.")
+        edge = None if reason else _edge(ids, ratio[on_plate & usable], size, notes)
         warnings = [*(separation or {}).get("warnings", []), *(edge or {}).get("warnings", [])]
         entries.append(
             {"plate": label, "plate_size": size, "control_separation": separation, "edge_effect": edge,

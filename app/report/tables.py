@@ -81,7 +81,8 @@ def _curve_row(reported: ReportedCurve, unit: str) -> dict[str, Any]:
     model = curve.model
     ic50, absolute = censored_ic50(fit), censored_ic50_abs(fit)
     ci = fit.ic50_ci_um if ic50 and ic50.censor == "none" and fit.ic50_ci_um else (None, None)
-    flagged = (blocks.get("outliers") or {}).get("wells", [])
+    review = blocks.get("outliers")
+    flagged = review["wells"] if review else []
     names = [w["well"] or _image(reported, w["index"]) for w in flagged]
     warnings = [w for plate in blocks.get("qc") or [] for w in plate["warnings"]]
     return {
@@ -97,7 +98,8 @@ def _curve_row(reported: ReportedCurve, unit: str) -> dict[str, Any]:
         "notes": _joined(curve.notes), "concentration_unit": "µM", "response_unit": unit,
         "ic50_censored": ic50 and ic50.csv, "ic50_extrapolated_um": ic50 and ic50.extrapolated_um,
         "ic50_abs_censored": absolute and absolute.csv, **_metric_cells(blocks),
-        "n_outliers_removed": sum(w["removed"] for w in flagged), "outlier_wells": _joined(names),
+        "n_outliers_removed": sum(w["removed"] for w in flagged) if review else None,
+        "outlier_wells": _joined(names),
         "qc_warnings": _joined(warnings), "analysis_notes": _joined(analysis.notes),
         **_ic_x_cells(blocks.get("ic_x") or []),
     }  # fmt: skip
