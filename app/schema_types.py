@@ -19,6 +19,7 @@ __all__ = [
     "NumberOnly",
     "StrictModel",
     "WellId",
+    "check_per_well",
 ]
 
 
@@ -44,6 +45,16 @@ WellId = Annotated[str, Field(max_length=MAX_WELL_ID_LENGTH)]
 #: and are not fitted (their concentration is not used). The page's plate layouts use the same words.
 ControlKind = Literal["vehicle", "untreated", "blank", "kill"]
 CONTROL_KINDS: tuple[str, ...] = ("vehicle", "untreated", "blank", "kill")
+
+
+def check_per_well(model: BaseModel, names: tuple[str, ...], n_wells: int) -> None:
+    """ValueError naming the first per-well list of ``model`` (of ``names``) without ``n_wells`` entries."""
+    for name in names:
+        values = getattr(model, name, None)
+        if values is not None and len(values) != n_wells:
+            raise ValueError(
+                f"{name} has {len(values)} entries but there are {n_wells} wells: give one per well"
+            )
 
 
 class StrictModel(BaseModel):

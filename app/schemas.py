@@ -6,7 +6,15 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from app.config import MAX_CURVE_POINTS, MAX_FLAGS_PER_WELL, MAX_NOTES_PER_CURVE
 from app.doseresponse import Status
-from app.schema_types import Concentration, ControlKind, Finite, Label, StrictModel, WellId
+from app.schema_types import (
+    Concentration,
+    ControlKind,
+    Finite,
+    Label,
+    StrictModel,
+    WellId,
+    check_per_well,
+)
 from app.schemas_analysis import (
     AnalysisMethods,
     AnalysisOptions,
@@ -84,12 +92,7 @@ class CurveWells(StrictModel):
                 f"concentrations_um has {n} values but responses has {len(self.responses)}: give one "
                 "response per concentration"
             )
-        for name in PER_WELL_FIELDS:
-            values = getattr(self, name, None)
-            if values is not None and len(values) != n:
-                raise ValueError(
-                    f"{name} has {len(values)} entries but concentrations_um has {n}: give one per well"
-                )
+        check_per_well(self, PER_WELL_FIELDS, n)
         if self.time_zero is not None and self.time_zero_level is not None:
             raise ValueError("give time_zero (one value per well) or time_zero_level (one value), not both")
         return self

@@ -9,7 +9,16 @@ from pydantic import BaseModel, Field, model_validator
 
 from app.config import MAX_TIME_POINTS
 from app.doseresponse import Status
-from app.schema_types import Concentration, ControlKind, Finite, Label, NumberOnly, StrictModel, WellId
+from app.schema_types import (
+    Concentration,
+    ControlKind,
+    Finite,
+    Label,
+    NumberOnly,
+    StrictModel,
+    WellId,
+    check_per_well,
+)
 from app.schemas import CurveWells
 from app.schemas_analysis import GROut
 
@@ -96,10 +105,7 @@ class TimeCourseRequest(StrictModel):
         for t, row in enumerate(self.values):
             if len(row) != n_wells:
                 raise ValueError(f"values[{t}] has {len(row)} entries but there are {n_wells} wells")
-        for name in ("controls", "well_ids"):
-            given = getattr(self, name)
-            if given is not None and len(given) != n_wells:
-                raise ValueError(f"{name} has {len(given)} entries but there are {n_wells} wells")
+        check_per_well(self, ("controls", "well_ids"), n_wells)
         if any(b <= a for a, b in zip(self.times_h, self.times_h[1:], strict=False)):
             raise ValueError(f"times_h must increase strictly; got {self.times_h[:10]}")
         return self

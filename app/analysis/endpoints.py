@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from app import fitting
 from app.analysis.growth import GR_ASSUMPTION, GrowthError, gr_block
 from app.analysis.service import analysis_methods
-from app.analysis.wells import curve_data
+from app.analysis.wells import curve_data, request_curve_data
 from app.config import Settings
 from app.schemas_analysis import AnalysisOptions
 from app.schemas_growth import GRRequest, TimeCourseRequest
@@ -33,10 +31,7 @@ def gr_response(request: GRRequest, settings: Settings) -> dict[str, Any]:
     fitting.check_limits([len(c.concentrations_um) for c in request.curves], settings)
     results = []
     for i, c in enumerate(request.curves, start=1):
-        curve = curve_data(
-            c.label, c.concentrations_um, c.responses, position=i, well_ids=c.well_ids, plates=c.plates,
-            controls=c.controls, time_zero=c.time_zero, time_zero_level=c.time_zero_level,
-        )  # fmt: skip
+        curve = request_curve_data(c, i)
         try:
             results.append({"label": c.label, **gr_block(curve)})
         except GrowthError as exc:
@@ -54,17 +49,18 @@ def time_course_response(request: TimeCourseRequest, settings: Settings) -> dict
     UnfittableRequest
         Vehicle controls at a concentration above 0, or a time point without a 0 % or 100 % reference.
     """
-    conc = np.asarray(request.concentrations_um, dtype=float)
-    fitting.check_limits([conc.size] * len(request.times_h), settings)
-    kinds = request.controls or [None] * conc.size
-    for k, kind in enumerate(kinds):
-        if kind in ("vehicle", "untreated") and conc[k] > 0:
-            raise fitting.UnfittableRequest(
-                f"well {k + 1}: a {kind} control must be at 0 µM, not {conc[k]:g} µM"
-            )
+    fitting.check_limits([len(request.concentrations_um)] * len(request.times_h), settings)
+    wells = curve_data(
+        request.label,
+        request.concentrations_um,
+        request.values[0],
+        position=1,
+        controls=request.controls,
+        well_ids=request.well_ids,
+    )  # the wells' roles, checked as /api/fit checks them
     try:
         course = time_course(
-            request.times_h, request.values, conc, blank_wells=[k in ("blank", "kill") for k in kinds],
+            request.times_h, request.values, wells.conc_um, blank_wells=wells.role == "blank",
             blank_level=request.blank_level, well_names=request.well_ids,
         )  # fmt: skip
     except ValueError as exc:

@@ -21,10 +21,10 @@ from app.analysis.growth import GR_ASSUMPTION, GrowthError, gr_block
 from app.analysis.outlier_review import review_outliers
 from app.analysis.plate_qc import plate_qc
 from app.analysis.potency import potency_blocks
-from app.analysis.wells import CurveData, curve_data, viability
+from app.analysis.wells import CurveData, request_curve_data, viability
 from app.config import Settings
 from app.doseresponse import HillFit
-from app.schemas import CurveIn, FitRequest
+from app.schemas import FitRequest
 from app.schemas_analysis import AnalysisOptions
 from app.screening import ControlNormalisation
 
@@ -189,20 +189,12 @@ def analyse(curves: Sequence[CurveData], options: AnalysisOptions, settings: Set
     return [_analyse_one(c, n, v, fit, options) for (c, n, v), fit in zip(prepared, fits, strict=True)]
 
 
-def _curve_in_data(c: CurveIn, position: int) -> CurveData:
-    return curve_data(
-        c.label, c.concentrations_um, c.responses, position=position, well_ids=c.well_ids, plates=c.plates,
-        controls=c.controls, time_zero=c.time_zero, time_zero_level=c.time_zero_level,
-        outlier_exempt=c.outlier_exempt, fix_top=c.fix_top, fix_bottom=c.fix_bottom,
-    )  # fmt: skip
-
-
 def fit_response(request: FitRequest, settings: Settings) -> dict[str, Any]:
     """The body of ``POST /api/fit``: the plain fit (:func:`app.fitting.fit_response`) unless the request
     asks for analysis; then each result carries the blocks asked for, and ``methods.analysis`` says how."""
     if not request.asks_analysis():
         return fitting.fit_response(request, settings)
-    curves = [_curve_in_data(c, i) for i, c in enumerate(request.curves, start=1)]
+    curves = [request_curve_data(c, i) for i, c in enumerate(request.curves, start=1)]
     analyses = analyse(curves, request, settings)
     points = settings.curve_points if request.curve_points is None else request.curve_points
     first = analyses[0].fit

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.fitting import UnfittableRequest
+from app.schemas import CurveWells
 from app.screening import ControlNormalisation, percent_viability
 from app.text import quote
 
-__all__ = ["DEFAULT_PLATE", "CurveData", "curve_data", "viability"]
+__all__ = ["DEFAULT_PLATE", "CurveData", "curve_data", "request_curve_data", "viability"]
 
 #: The plate of wells sent without a plate label.
 DEFAULT_PLATE = "plate"
@@ -138,6 +139,16 @@ def curve_data(
         fix_top=fix_top,
         fix_bottom=fix_bottom,
     )
+
+
+def request_curve_data(curve: CurveWells, position: int) -> CurveData:
+    """:func:`curve_data` of a request's curve (``/api/fit``'s ``CurveIn`` or ``/api/gr``'s ``GRCurveIn``)."""
+    return curve_data(
+        curve.label, curve.concentrations_um, curve.responses, position=position, well_ids=curve.well_ids,
+        plates=curve.plates, controls=curve.controls, time_zero=curve.time_zero,
+        time_zero_level=curve.time_zero_level, outlier_exempt=getattr(curve, "outlier_exempt", None),
+        fix_top=getattr(curve, "fix_top", None), fix_bottom=getattr(curve, "fix_bottom", None),
+    )  # fmt: skip
 
 
 def viability(curve: CurveData) -> tuple[ControlNormalisation | None, str | None]:

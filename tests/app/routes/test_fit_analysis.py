@@ -109,7 +109,7 @@ def test_time_zero_values_give_gr_metrics(client: TestClient) -> None:
     [
         ({"controls": None}, {"fit_on": "viability"}, "plate 'plate' has no blank or kill wells"),
         ({"controls": ["vehicle"] * 96}, {}, "well 2 ('A2'): a vehicle control must be at 0 µM"),
-        ({"controls": ["blank"] * 3}, {}, "controls has 3 entries but concentrations_um has 96"),
+        ({"controls": ["blank"] * 3}, {}, "controls has 3 entries but there are 96 wells"),
         ({"time_zero": [0.3] * 96, "time_zero_level": 0.3}, {}, "not both"),
         ({"controls": ["medium"] * 96}, {}, "controls #1"),
         ({}, {"ic_percents": [120]}, "ic_percents #1"),

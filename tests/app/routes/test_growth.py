@@ -83,7 +83,7 @@ def test_a_time_course_gives_viability_fits_and_gr_over_time(client: TestClient)
         ({"values": [[1.0] * 21] * 3}, "values has 3 rows but times_h has 4"),
         ({"values": [[1.0] * 20] * 4}, "values[0] has 20 entries but there are 21 wells"),
         ({"controls": None}, "has no blank (or kill) wells"),
-        ({"controls": ["vehicle"] * 21}, "well 5: a vehicle control must be at 0 µM"),
+        ({"controls": ["vehicle"] * 21}, "curve 1 ('plate'), well 5: a vehicle control must be at 0 µM"),
     ],
 )
 def test_bad_time_courses_are_422_in_words(client: TestClient, change: dict, expected: str) -> None:
