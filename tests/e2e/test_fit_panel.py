@@ -210,3 +210,33 @@ def test_kill_wells_give_percent_viability(page, server: Server, fixture: Fixtur
     traces = {t["name"]: t for t in page.evaluate("document.getElementById('plot').data")}
     assert len(traces["blank / kill"]["x"]) == 3
     assert _param(page, "Wells fitted") == "21"
+
+
+def test_reads_of_one_plate_at_two_times_give_a_time_course(page, server: Server, fixture: Fixture):
+    _load(page, server, fixture)
+    page.fill("#read-time", "0")
+    page.dispatch_event("#read-time", "change")
+    fits = page.evaluate("window.nostainDebug.fits")
+    page.click("#new-curve")
+    page.set_input_files("#file-input", [str(p) for p in fixture.files])  # the same plate, read again
+    wait_scored(page, fits_before=fits)
+    _set(page, "#read-time", "48")  # now it has a time-zero read: GR is asked for
+    page.wait_for_function(
+        "() => document.getElementById('timecourse-status').textContent.startsWith('2 reads')"
+    )
+    status = page.inner_text("#timecourse-status")
+    assert status.startswith("2 reads of 24 wells matched by well ID; no blank or kill wells marked")
+    assert not page.locator("#timecourse").is_hidden()
+    traces = page.evaluate("document.getElementById('timecourse-plot').data")
+    viability = {t["name"]: t for t in traces if not t["name"].startswith("GR")}
+    assert len(viability) == 8 and viability["vehicle"]["x"] == [0, 48]
+    assert viability["vehicle"]["y"] == pytest.approx([100.0, 100.0])
+    # The same images twice: the vehicle wells did not grow between the reads, so GR over time is undefined …
+    assert not [t for t in traces if t["name"].startswith("GR")]
+    # … while the 0 h read stands for the plate at treatment: x0 is the mean of all its wells (metrics.md).
+    result = _api_fit(
+        server, fixture, page, ic_percents=[50], curve={"time_zero": [r["od450"] for r in rows(page)]}
+    )
+    gr50 = result["gr"]["metrics"]["gr50"]
+    assert gr50["censor"] == "none"
+    assert page.inner_text("#metrics tr[data-metric='gr50'] td") == f"{js_sig(gr50['value_um'])} µM"
