@@ -4,9 +4,9 @@
   vehicle and blank/kill wells, on the responses as sent; needs at least 2 of each.
 * Edge effect (:func:`app.screening.edge_effect`): the outer ring against the inner wells, on each well's
   response relative to the fitted curve (observed / fitted), which should read alike anywhere on the plate
-  whatever its concentration. Wells where the fitted response is below :data:`EDGE_MIN_FITTED_FRACTION` of
-  the curve's control level are left out (the ratio of two small numbers is noise). Needs well IDs of a 96-
-  or 384-well plate and at least 2 such wells in the ring and 2 inside.
+  whatever its concentration. Wells where the fitted response is not positive or below
+  :data:`EDGE_MIN_FITTED_FRACTION` of the curve's control level are left out (a ratio of small numbers is
+  noise). Needs well IDs of a 96- or 384-well plate and at least 2 such wells in the ring and 2 inside.
 
 What cannot be assessed is said in ``notes``; every warning of the plate is gathered in ``warnings``.
 """
@@ -91,7 +91,7 @@ def plate_qc(
         Each well's response in the unit of the fit.
     """
     level = fit.eval(np.zeros(1))[0]
-    usable = np.isfinite(fitted) & (role != "blank")
+    usable = np.isfinite(fitted) & (fitted > 0) & (role != "blank")
     if np.isfinite(level) and level > 0:
         usable &= fitted >= EDGE_MIN_FITTED_FRACTION * level
     ratio = np.where(usable, fit_value / np.where(usable, fitted, 1.0), np.nan)
