@@ -39,7 +39,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="nostain",
         version=__version__,
-        description="IC50 from bright-field images without staining: Hill fits and the IC50 report. "
+        description="IC50 from bright-field images without staining: Hill fits, screening metrics beyond "
+        "the IC50 (IC_x, Emax/Einf, AAC, DSS, % viability, outliers, plate QC, GR, time courses; "
+        "docs/api.md) and the report. "
         "Images are scored in the browser; this server only fits numbers. Every error has the same JSON "
         "body: `detail` (plain words) and `problems` (one sentence each).",
         docs_url=None,  # served by app.routes.docs from static/vendor (no CDN: labs run offline)

@@ -73,8 +73,8 @@ function icRows(fit, percents) {
     const rel = icEntry(fit, p, 'relative');
     const abs = icEntry(fit, p, 'absolute');
     if (!rel) continue;
-    const ci =
-      rel.ci_um && rel.ci_um[0] !== null ? ` (95 % CI ${sig(rel.ci_um[0])}–${sig(rel.ci_um[1])})` : '';
+    const [low, high] = rel.ci_um ?? [null, null];
+    const ci = low !== null && high !== null ? ` (95 % CI ${sig(low)}–${sig(high)})` : '';
     rows.push({
       key: `ic${p}`,
       label: `IC${p}`,
