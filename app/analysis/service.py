@@ -101,21 +101,23 @@ def analysis_methods(options: AnalysisOptions) -> dict[str, str]:
     return {"fit_on": options.fit_on, "response_unit": _UNITS[options.fit_on], **_METHODS}
 
 
-def _well_values(analysis: CurveAnalysis) -> dict[str, Any]:
-    """The ``wells`` block (:class:`app.schemas_analysis.WellValuesOut`)."""
+def _listed(values: np.ndarray) -> list[float | None]:
+    return [float(v) if np.isfinite(v) else None for v in values]
 
-    def listed(values: np.ndarray) -> list[float | None]:
-        return [float(v) if np.isfinite(v) else None for v in values]
 
-    fitted = analysis.curve.fitted
+def _well_values(
+    curve: CurveData, value: np.ndarray, normalised: ControlNormalisation | None, fitted: np.ndarray,
+    used: np.ndarray, outlier: np.ndarray,
+) -> dict[str, Any]:  # fmt: skip
+    """The ``wells`` block (:class:`app.schemas_analysis.WellValuesOut`); arrays of shape (n_wells,)."""
     return {
-        "role": analysis.curve.role.tolist(),
-        "response": listed(analysis.fit_value),
-        "viability_percent": listed(analysis.viability.as_array()) if analysis.viability else None,
-        "fitted": listed(analysis.fitted),
-        "residual": listed(np.where(fitted, analysis.fit_value - analysis.fitted, np.nan)),
-        "used_in_fit": analysis.used.tolist(),
-        "outlier": analysis.outlier.tolist(),
+        "role": curve.role.tolist(),
+        "response": _listed(value),
+        "viability_percent": _listed(normalised.as_array()) if normalised else None,
+        "fitted": _listed(fitted),
+        "residual": _listed(np.where(curve.fitted, value - fitted, np.nan)),
+        "used_in_fit": used.tolist(),
+        "outlier": outlier.tolist(),
     }
 
 
@@ -154,10 +156,9 @@ def _analyse_one(
         except GrowthError as exc:
             blocks["gr"] = None
             notes.append(f"No GR values: {exc}.")
-    analysis = CurveAnalysis(curve, fit, value, normalised, fitted, used, outlier, blocks, tuple(notes))
     if options.per_well:
-        blocks["wells"] = _well_values(analysis)
-    return analysis
+        blocks["wells"] = _well_values(curve, value, normalised, fitted, used, outlier)
+    return CurveAnalysis(curve, fit, value, normalised, fitted, used, outlier, blocks, tuple(notes))
 
 
 def analyse(curves: Sequence[CurveData], options: AnalysisOptions, settings: Settings) -> list[CurveAnalysis]:

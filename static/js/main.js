@@ -224,8 +224,8 @@ function updateAnalysisForm() {
   ui.showAnalysisError(
     levels.error ?? (badTime ? `the read time must be hours ≥ 0 or empty (got "${form.readTime}")` : null),
   );
-  if (!levels.error) Object.assign(state.analysis, { icPercents: levels.values, icText: form.icText });
-  Object.assign(state.analysis, { fitOn: form.fitOn, outliers: form.outliers });
+  if (!levels.error) state.analysis.icPercents = levels.values; // a bad entry keeps the last good levels
+  Object.assign(state.analysis, { icText: form.icText, fitOn: form.fitOn, outliers: form.outliers });
   if (!badTime) active().readTimeH = hours;
   view.render();
   requestFit(300);

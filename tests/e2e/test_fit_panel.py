@@ -130,6 +130,13 @@ def test_ic_levels_heatmaps_and_the_tidy_download(page, server: Server, fixture:
     assert facts["models"].startswith("Fixture-A") and "synthetic" in facts["warning"]
     screenshot(page, "fit-panel")
 
+    # A level that is not a number is named; the typed text stays, the last good levels stay in use.
+    page.fill("#ic-percents", "20, abc")
+    page.dispatch_event("#ic-percents", "change")
+    assert page.inner_text("#analysis-error") == 'IC levels must be numbers between 0 and 100 (got "abc")'
+    assert page.input_value("#ic-percents") == "20, abc"
+    assert page.locator("#metrics tr[data-metric='ic80']").count() == 1
+
 
 def test_an_ic50_outside_the_tested_range_is_shown_censored(page, server: Server, fixture: Fixture):
     _load(page, server, fixture)
