@@ -173,46 +173,46 @@ function showAttribution(id) {
   );
 }
 
-function toggleWell(id, use) {
-  const curve = active();
-  const well = curve.wells.find((w) => w.id === id);
-  if (well?.status !== 'done') return;
-  well.excluded = use === null ? !well.excluded : !use;
-  if (!well.excluded) well.outlierReason = null;
+/** Apply `change(well)` to a well of the open curve, then redraw and refit (unless it returns false). */
+function changeWell(id, change) {
+  const well = active().wells.find((w) => w.id === id);
+  if (!well || change(well) === false) return;
   view.render();
   requestFit();
 }
 
+function toggleWell(id, use) {
+  changeWell(id, (well) => {
+    if (well.status !== 'done') return false;
+    well.excluded = use === null ? !well.excluded : !use;
+    if (!well.excluded) well.outlierReason = null;
+  });
+}
+
 /** Mark a well as a blank or kill control (the 0 % of % viability), or as a treated well again (null). */
 function setControl(id, kind) {
-  const well = active().wells.find((w) => w.id === id);
-  if (!well) return;
-  well.control = kind;
-  view.render();
-  requestFit();
+  changeWell(id, (well) => {
+    well.control = kind;
+  });
+}
+
+/** Undo the outlier test's flag (the well goes back into the fit), or let the test leave it out again. */
+function setOutlierExempt(id, exempt) {
+  changeWell(id, (well) => {
+    well.outlierExempt = exempt;
+  });
 }
 
 /** Accept the outlier test's flag: the well is excluded like any the user excludes, with the reason kept. */
 function acceptOutlier(id) {
   const curve = active();
-  const well = curve.wells.find((w) => w.id === id);
-  const flagged = curve.fit?.outliers?.wells ?? [];
   const fitted = session.fittedWells(curve).map((x) => x.well);
-  const entry = flagged.find((o) => fitted[o.index] === well);
-  if (!well || !entry) return;
-  well.excluded = true;
-  well.outlierReason = entry.reason;
-  view.render();
-  requestFit();
-}
-
-/** Undo the outlier test's flag (the well goes back into the fit), or let the test leave it out again. */
-function setOutlierExempt(id, exempt) {
-  const well = active().wells.find((w) => w.id === id);
-  if (!well) return;
-  well.outlierExempt = exempt;
-  view.render();
-  requestFit();
+  changeWell(id, (well) => {
+    const entry = (curve.fit?.outliers?.wells ?? []).find((o) => fitted[o.index] === well);
+    if (!entry) return false;
+    well.excluded = true;
+    well.outlierReason = entry.reason;
+  });
 }
 
 /** The fit panel's options (fit on, IC levels, outlier test) and the open curve's read time. */
