@@ -17,6 +17,7 @@ __all__ = [
     "MAX_FLAGS_PER_WELL",
     "MAX_LABEL_LENGTH",
     "MAX_NOTES_PER_CURVE",
+    "MAX_TIME_POINTS",
     "MAX_WELL_ID_LENGTH",
     "ROOT",
     "Limits",
@@ -36,6 +37,8 @@ MAX_FLAGS_PER_WELL = 20
 MAX_NOTES_PER_CURVE = 20
 #: Points of the fitted curve a ``/api/fit`` request may ask for, per curve.
 MAX_CURVE_POINTS = 1000
+#: Read times of one ``/api/timecourse`` request.
+MAX_TIME_POINTS = 100
 
 
 class Limits(BaseModel):

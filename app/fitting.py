@@ -20,6 +20,7 @@ __all__ = [
     "RequestTooLarge",
     "UnfittableRequest",
     "check_limits",
+    "check_report",
     "fit_curves",
     "fit_report",
     "fit_response",
@@ -95,8 +96,9 @@ def fit_response(request: FitRequest, settings: Settings) -> dict[str, Any]:
     }
 
 
-def fit_report(request: ReportRequest, settings: Settings) -> list[HillFit]:
-    """Fit the report's curves on their included wells, exactly as ``POST /api/fit`` would."""
+def check_report(request: ReportRequest, settings: Settings) -> None:
+    """Refuse a report over the limits (curves, wells per curve, wells in all) or with a curve whose every
+    well is excluded."""
     included = [c.included() for c in request.curves]
     check_limits([len(conc) for conc, _ in included], settings)
     n_wells = sum(len(c.wells or []) for c in request.curves)
@@ -109,8 +111,13 @@ def fit_report(request: ReportRequest, settings: Settings) -> list[HillFit]:
             raise UnfittableRequest(
                 f"curve {i + 1} ({quote(c.label)}): every well is excluded; include some wells to fit a curve"
             )
+
+
+def fit_report(request: ReportRequest, settings: Settings) -> list[HillFit]:
+    """Fit the report's curves on their included wells, exactly as ``POST /api/fit`` would."""
+    check_report(request, settings)
     return fit_curves(
-        included,
+        [c.included() for c in request.curves],
         fix_top=[c.fix_top for c in request.curves],
         fix_bottom=[c.fix_bottom for c in request.curves],
     )
