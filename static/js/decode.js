@@ -1,7 +1,9 @@
-// Decoding an image file to 8-bit pixels, as training/preprocess.py `load_rgb` does: EXIF orientation
-// applied, no colour management, alpha ignored later. Runs in a Web Worker (createImageBitmap, then a
-// VideoFrame copy or an OffscreenCanvas); no DOM, no TF.js. One decoder per format: TIFF (UTIF.js) and
-// 16-bit PNG (pako) are decoded here, mapped to 8 bit by training's to_uint8 rule.
+// Decoding an image file to 8-bit pixels, as training/preprocess.py `load_rgb(path, reduce_for=S)` does:
+// a JPEG at the rule's reduced scale (jpeg.js), everything else in full; EXIF orientation applied, no colour
+// management, alpha ignored later. Runs in a Web Worker (WebCodecs, or createImageBitmap then a VideoFrame
+// copy or an OffscreenCanvas); no DOM, no TF.js. One decoder per format: TIFF (UTIF.js) and 16-bit PNG
+// (pako) are decoded here, mapped to 8 bit by training's to_uint8 rule.
+import { decodeJpegReduced } from './jpeg.js';
 
 /** A file that cannot become a model input; `kind` says why in one word, `message` in plain words. */
 export class ImageProblem extends Error {
@@ -318,8 +320,28 @@ async function decodeTiff(blob) {
   return { pixels, order: 'RGBA', width, height, warnings };
 }
 
+/**
+ * A JPEG at the decode rule's reduced scale for a `reduceFor`-px model input; in full (with a warning saying
+ * why) when this browser cannot, or when no size is given.
+ */
+async function decodeJpeg(blob, format, reduceFor) {
+  if (reduceFor) {
+    const { decoded, reason } = await decodeJpegReduced(new Uint8Array(await blob.arrayBuffer()), reduceFor);
+    if (decoded) return decoded;
+    if (reason) {
+      const full = await decodeWithBrowser(blob, format);
+      full.warnings.push(
+        `JPEG decoded in full, not at the reduced scale training uses: ${reason}. The model input may ` +
+          'differ from the one training computes by about one grey level on average.',
+      );
+      return full;
+    }
+  }
+  return decodeWithBrowser(blob, format);
+}
+
 const DECODERS = {
-  jpeg: decodeWithBrowser,
+  jpeg: decodeJpeg,
   png: decodePng,
   tiff: decodeTiff,
   bmp: decodeWithBrowser,
@@ -331,11 +353,15 @@ const DECODERS = {
  * Decode an image file to RGBA pixels.
  *
  * @param {Blob} file  a File from the picker or a drop
- * @returns {Promise<{pixels: Uint8ClampedArray, order: 'RGBA'|'BGRA', width: number, height: number,
- *   format: string, warnings: string[]}>}  pixels: (height, width, 4) bytes in `order`
+ * @param {{reduceFor?: number}} [options]  reduceFor: the model input side (px) the image is decoded for:
+ *   a JPEG is then decoded at the rule's reduced scale (jpeg.js); omitted: in full
+ * @returns {Promise<{pixels: Uint8ClampedArray|Uint8Array, order: 'RGBA'|'BGRA', width: number,
+ *   height: number, imageWidth: number, imageHeight: number, format: string, warnings: string[]}>}
+ *   pixels: (height, width, 4) bytes in `order`; imageWidth × imageHeight: the image's own size (px),
+ *   larger than width × height when the JPEG was decoded reduced
  * @throws {ImageProblem}  not an image, corrupt or truncated, or a format this page cannot read yet
  */
-export async function decodeImage(file) {
+export async function decodeImage(file, { reduceFor } = {}) {
   const head = new Uint8Array(await file.slice(0, 16).arrayBuffer());
   const format = sniffFormat(head);
   if (format === null) {
@@ -357,6 +383,6 @@ export async function decodeImage(file) {
       );
     }
   }
-  const decoded = await decoder(file, format);
-  return { ...decoded, format };
+  const decoded = await decoder(file, format, reduceFor);
+  return { imageWidth: decoded.width, imageHeight: decoded.height, ...decoded, format };
 }
