@@ -12,13 +12,14 @@ const tfjs = () => {
  * Largest |Δ OD450| allowed, per engine, between this browser and the export check on the card's reference
  * input (`verification.reference`: the OD450 TF.js wasm gave in headless Chromium when the model was
  * exported, training/export.py). The export check holds wasm within 1e-3 of Keras (float32 backbone), so an
- * engine that passes is within 1e-3 + its tolerance of Keras. Measured (docs/model-card.md): wasm 0 (the
- * same engine); webgl on Chromium's software renderer 4e-7 (a GPU's float32 arithmetic differs more, and
- * some mobile GPUs compute in float16: those fail and the page runs on the CPU).
+ * engine that passes is within 1e-3 + its tolerance of Keras. Measured on the bundled model (224 px, docs/
+ * model-card.md): wasm 0 (the same engine), cpu 3.3e-6, webgl on Chromium's software renderer 3.7e-6. A real
+ * GPU's arithmetic differs more, and some (mobile) GPUs compute in float16: those fail the check and the page
+ * runs on the CPU instead.
  */
-export const PARITY_TOLERANCE = { wasm: 1e-4, cpu: 1e-4, webgl: 1e-3, webgpu: 1e-3 };
+export const PARITY_TOLERANCE = { wasm: 1e-4, cpu: 1e-4, webgl: 1e-3 };
 
-/** GPU renderers and adapters that are CPU emulations, not a GPU. */
+/** WebGL renderers that are CPU emulations, not a GPU. */
 const SOFTWARE_RENDERERS = /swiftshader|llvmpipe|softpipe|software|microsoft basic render|lavapipe/i;
 
 /** The WebGL renderer's name, or null without WebGL. */
@@ -36,29 +37,13 @@ function webglRenderer() {
   }
 }
 
-/** A hardware WebGPU adapter's description, or null (no WebGPU, or only a software fallback adapter). */
-async function webgpuAdapter() {
-  try {
-    const adapter = await globalThis.navigator?.gpu?.requestAdapter({ powerPreference: 'high-performance' });
-    if (!adapter) return null;
-    const info = adapter.info ?? {};
-    const name = [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'a GPU';
-    if (info.isFallbackAdapter || adapter.isFallbackAdapter || SOFTWARE_RENDERERS.test(name)) return null;
-    return name;
-  } catch {
-    return null;
-  }
-}
-
 /**
- * Which engine to use: WebGPU or WebGL when a real GPU renders it, wasm otherwise (the fastest on a CPU;
- * never a software-emulated GPU such as SwiftShader, far slower than wasm). Needs OffscreenCanvas.
+ * Which engine to use: WebGL when a real GPU renders it, wasm otherwise (the fastest on a CPU; never a
+ * software-emulated GPU such as SwiftShader, several times slower than wasm). Needs OffscreenCanvas.
  *
- * @returns {Promise<{backend: 'wasm'|'webgl'|'webgpu', renderer: string|null, reason: string}>}
+ * @returns {{backend: 'wasm'|'webgl', renderer: string|null, reason: string}}
  */
-export async function chooseBackend() {
-  const adapter = await webgpuAdapter();
-  if (adapter) return { backend: 'webgpu', renderer: adapter, reason: `GPU (WebGPU): ${adapter}` };
+export function chooseBackend() {
   const renderer = webglRenderer();
   if (!renderer) return { backend: 'wasm', renderer, reason: 'no GPU found: running on the CPU' };
   if (SOFTWARE_RENDERERS.test(renderer)) {
@@ -74,9 +59,8 @@ export async function chooseBackend() {
 /**
  * Select and initialise a TF.js backend.
  *
- * @param {{backend: 'wasm'|'webgl'|'webgpu'|'cpu', wasmPath: string, threads?: number}} options
- *   wasmPath: the folder holding tfjs-backend-wasm*.wasm (served by this app, never a CDN); the WebGPU
- *   backend is read from the same folder (tf-backend-webgpu.min.js) when asked for.
+ * @param {{backend: 'wasm'|'webgl'|'cpu', wasmPath: string, threads?: number}} options
+ *   wasmPath: the folder holding tfjs-backend-wasm*.wasm (served by this app, never a CDN).
  * @returns {Promise<string>}  the backend in use
  */
 export async function initBackend({ backend, wasmPath, threads = 1 }) {
@@ -84,8 +68,6 @@ export async function initBackend({ backend, wasmPath, threads = 1 }) {
   if (backend === 'wasm') {
     tf.wasm.setWasmPaths(wasmPath);
     tf.wasm.setThreadsCount(threads);
-  } else if (backend === 'webgpu' && !tf.findBackendFactory('webgpu')) {
-    await import(`${wasmPath}tf-backend-webgpu.min.js`);
   }
   if (!(await tf.setBackend(backend))) throw new Error(`TF.js backend ${backend} could not start`);
   await tf.ready();

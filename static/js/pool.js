@@ -16,7 +16,7 @@ export const MAX_WORKERS = 8;
  */
 export function defaultPoolSize(backend = 'wasm') {
   const cores = navigator.hardwareConcurrency || 2;
-  if (backend === 'webgl' || backend === 'webgpu') return 2;
+  if (backend === 'webgl') return 2;
   return Math.max(1, Math.min(cores, MAX_WORKERS));
 }
 

@@ -20,9 +20,9 @@ export class Scorer {
   #run = null; // {start, n, end, total} of the current scoring run, for the progress line and benchmarks
 
   /**
-   * @param {{backend: Promise<{backend: string, reason: string}>, debug: object, curves: () => object[],
+   * @param {{backend: {backend: string, reason: string}, debug: object, curves: () => object[],
    *   onChange: () => void, onRunDone: () => void}} options
-   *   backend from model.chooseBackend (a promise, or its value); debug is globalThis.nostainDebug (runs, timings, numTensors, ready,
+   *   backend from model.chooseBackend; debug is globalThis.nostainDebug (runs, timings, numTensors, ready,
    *   backend, modelError are written here); curves returns the session's curves; onChange is called when
    *   wells changed (render), onRunDone when every well sent to the workers came back (fit).
    */
@@ -80,7 +80,7 @@ export class Scorer {
 
   /** Start the pool (once, sized for the chosen engine) and load the card's model into it. */
   async #start(card) {
-    const backend = await this.#backend;
+    const backend = this.#backend;
     this.#pool ??= new WorkerPool({ size: defaultPoolSize(backend.backend) });
     const info = await this.#pool.load({
       backend: backend.backend,
@@ -99,7 +99,7 @@ export class Scorer {
 
   /** The engine badge: which engine runs the model, why, and how it compares with the export check. */
   #showEngine(card, info, backend, size) {
-    const gpu = info.backend === 'webgl' || info.backend === 'webgpu';
+    const gpu = info.backend === 'webgl';
     const where = gpu
       ? 'GPU'
       : info.fellBack

@@ -307,7 +307,7 @@ def test_16bit_and_8bit_tiff_and_png_twins_give_the_same_od450_as_keras(
     page: Any, server: Server, fixture: Fixture, tmp_path: Path
 ):
     """Browser vs Keras OD450 per format: the plate's JPEGs (test_workflow.py) and here their lossless twins,
-    16-bit TIFF, 8-bit TIFF and PNG of the pixels the model sees. Measured: max |Δ| 2.6e-5 or less."""
+    16-bit TIFF, 8-bit TIFF and PNG of the pixels the model sees. Measured: max |Δ| 3.4e-5 (JPEG 5.4e-5)."""
     import tifffile
 
     from training.preprocess import to_uint8
