@@ -206,6 +206,16 @@ def open_page(page: Any, url: str, model_id: str) -> None:
         _wait_model(page)
 
 
+#: What the page reports of a run (older pages name their worker count only in the engine badge).
+_DEBUG = """() => ({
+  runs: nostainDebug.runs,
+  timings: nostainDebug.timings,
+  tensors: nostainDebug.numTensors.map((x) => x.n),
+  workers: nostainDebug.workers
+    ?? Number(/(\\d+) workers?/.exec(document.getElementById('backend-badge').textContent)[1]),
+})"""
+
+
 def time_plate(page: Any, files: list[Path]) -> dict[str, Any]:
     """Drop ``files`` on the loaded page; time until the IC50 is shown."""
     before = page.evaluate("nostainDebug.runs.length")
@@ -215,10 +225,7 @@ def time_plate(page: Any, files: list[Path]) -> dict[str, Any]:
     page.wait_for_function(_IC50_SHOWN, arg=before, timeout=900_000, polling=20)
     wall = time.perf_counter() - start
     cpu = chromium_cpu_seconds() - cpu_start
-    debug = page.evaluate(
-        "({runs: nostainDebug.runs, timings: nostainDebug.timings, workers: nostainDebug.workers,"
-        " tensors: nostainDebug.numTensors.map(x => x.n)})"
-    )
+    debug = page.evaluate(_DEBUG)
     return {
         "wall": wall,
         "cpu": cpu,
@@ -230,49 +237,57 @@ def time_plate(page: Any, files: list[Path]) -> dict[str, Any]:
     }
 
 
-#: The model alone, in Web Workers like the page's: TF.js wasm with one thread each, on a ready tensor.
+#: The model alone, in Web Workers like the page's: TF.js wasm with one thread each, on a ready tensor. Plain
+#: TF.js calls (not the page's model.js), so that it times older page versions the same way.
 _MODEL_ALONE = """async ([workers, images]) => {
   const origin = location.origin;
   const card = JSON.parse(document.getElementById('model-cards').textContent)
     .find((c) => c.id === document.getElementById('model-select').value);
   const source = `
-    import '${origin}/static/vendor/tf.min.js';
-    import '${origin}/static/vendor/tf-backend-wasm.min.js';
-    import * as model from '${origin}/static/js/model.js';
-    let net = null;
+    importScripts('${origin}/static/vendor/tf.min.js', '${origin}/static/vendor/tf-backend-wasm.min.js');
+    let run = null;
     self.onmessage = async ({ data }) => {
       if (data.type === 'load') {
-        await model.initBackend({ backend: 'wasm', wasmPath: '${origin}/static/vendor/', threads: 1 });
-        net = await model.loadNetwork(data.spec);
-        await model.checkReference(net, null, 'wasm');
+        tf.wasm.setWasmPaths('${origin}/static/vendor/');
+        tf.wasm.setThreadsCount(1);
+        await tf.setBackend('wasm');
+        const { backbone: bUrl, head: hUrl, single, size } = data.spec;
+        const backbone = await tf.loadGraphModel(bUrl ?? single);
+        const head = hUrl ? await tf.loadGraphModel(hUrl) : null;
+        const x = tf.zeros([1, size, size, 3]);
+        run = async () => {
+          const out = tf.tidy(() => {
+            const y = backbone.execute(x);
+            return head ? [head.execute(y)] : y;
+          });
+          await Promise.all(out.map((t) => t.data()));
+          tf.dispose(out);
+        };
+        await run();
         self.postMessage({});
       } else {
-        const x = model.referenceInput(net.size);
         const t0 = performance.now();
-        for (let i = 0; i < data.n; i++) await model.predict(net, x);
+        for (let i = 0; i < data.n; i++) await run();
         self.postMessage({ ms: performance.now() - t0 });
       }
     };`;
   const url = URL.createObjectURL(new Blob([source], { type: 'text/javascript' }));
   const absolute = (u) => (u ? new URL(u, location.href).href : undefined); // the worker's base is blob:
-  const spec = { backboneUrl: absolute(card.backbone_url), headUrl: absolute(card.head_url),
-                 headFormat: card.head?.format, modelUrl: absolute(card.model_url), size: card.input.size };
-  const pool = Array.from({ length: workers }, () => new Worker(url, { type: 'module' }));
+  const spec = { backbone: absolute(card.backbone_url), head: absolute(card.head_url),
+                 single: absolute(card.model_url), size: card.input.size };
+  const pool = Array.from({ length: workers }, () => new Worker(url));
   const ask = (w, msg) => new Promise((resolve) => {
     w.onmessage = (e) => resolve(e.data);
     w.postMessage(msg);
   });
   await Promise.all(pool.map((w) => ask(w, { type: 'load', spec })));
-  const timeShared = async (n) => {
-    const t0 = performance.now();
-    const share = (i) => Math.floor(n / workers) + (i < n % workers ? 1 : 0);
-    await Promise.all(pool.map((w, i) => ask(w, { type: 'run', n: share(i) })));
-    return (performance.now() - t0) / 1000;
-  };
-  const shared = await timeShared(images);
   const t0 = performance.now();
+  const share = (i) => Math.floor(images / workers) + (i < images % workers ? 1 : 0);
+  await Promise.all(pool.map((w, i) => ask(w, { type: 'run', n: share(i) })));
+  const shared = (performance.now() - t0) / 1000;
+  const t1 = performance.now();
   await ask(pool[0], { type: 'run', n: images });
-  const serial = (performance.now() - t0) / 1000;
+  const serial = (performance.now() - t1) / 1000;
   pool.forEach((w) => w.terminate());
   URL.revokeObjectURL(url);
   return { shared, serial };
@@ -287,8 +302,8 @@ def time_model_alone(page: Any, workers: int, images: int) -> dict[str, float]:
 def time_first_visit(browser: Any, url: str, model_id: str, files: list[Path]) -> dict[str, float]:
     """A new browser context (empty cache): navigation → model ready, and → the plate's IC50 shown."""
     context = browser.new_context(viewport={"width": 1440, "height": 900})
-    sizes: list[int] = []  # bytes of every response, the workers' (TF.js, model files) included
-    context.on("response", lambda response: sizes.append(int(response.headers.get("content-length", 0))))
+    sizes: list[int] = []  # bytes downloaded (not from the cache), the workers' (TF.js, model files) included
+    context.on("requestfinished", lambda request: sizes.append(max(0, request.sizes()["responseBodySize"])))
     page = context.new_page()
     try:
         start = time.perf_counter()
@@ -302,7 +317,7 @@ def time_first_visit(browser: Any, url: str, model_id: str, files: list[Path]) -
         total = time.perf_counter() - start
     finally:
         context.close()
-    return {"ready": ready, "total": total, "mb": sum(sizes) / 1e6, "requests": len(sizes)}
+    return {"ready": ready, "total": total, "mb": sum(sizes) / 1e6, "requests": sum(n > 0 for n in sizes)}
 
 
 # ------------------------------------------------------------------------------------------------ report
@@ -366,7 +381,7 @@ def bench_size(browser: Any, size: int, plates: dict[str, list[Path]], repeat: i
         )
     print(
         f"  first visit, empty cache: model ready after {first['ready']:.2f} s, JPEG plate's IC50 shown "
-        f"after {first['total']:.2f} s ({first['mb']:.1f} MB in {first['requests']} responses)"
+        f"after {first['total']:.2f} s ({first['mb']:.1f} MB downloaded in {first['requests']} responses)"
     )
     tensors = sorted({t for r in runs for t in r["tensors"]})
     print(f"  TF.js tensors in each worker after every image: {tensors} (must not grow)")

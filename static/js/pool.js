@@ -4,13 +4,13 @@
 
 /** Jobs a worker holds at once: one in inference, the next being decoded. */
 export const PIPELINE_DEPTH = 2;
-/** At most this many workers: each holds its own copy of the model (~10 MB of weights, ~60 MB in all). */
+/** At most this many workers: each holds its own copy of the model (9 MB of float32 weights, plus TF.js). */
 export const MAX_WORKERS = 8;
 
 /**
- * Workers for this machine: one per logical core on the CPU (each runs one wasm inference thread; the
- * decoding runs on threads of the browser's own), at most MAX_WORKERS; two on a GPU, which runs one model
- * at a time anyway (one worker decodes while the other's batch is on the GPU).
+ * Workers for this machine: one per logical core (navigator.hardwareConcurrency) on the CPU — each runs one
+ * wasm inference thread, and WebCodecs decodes on the browser's own threads — at most MAX_WORKERS; two on a
+ * GPU, which runs one model at a time anyway (one worker prepares images while the other's are on the GPU).
  *
  * @param {string} backend  the engine chosen (model.chooseBackend)
  */
@@ -29,15 +29,18 @@ export class WorkerPool {
     this.workerUrl = workerUrl;
     this.workers = [];
     this.busy = new Map(); // worker → jobs it holds
+    this.ready = new Set(); // workers that hold the current model
+    this.generation = 0; // of the current model (load calls)
     this.queue = [];
     this.pending = new Map(); // job id → {resolve, reject, worker}
     this.nextId = 1;
-    this.info = null;
   }
 
   /**
    * Load a model into every worker (starting them the first time). Queued jobs are rejected; jobs a worker
-   * already holds finish first (with the model they were sent for).
+   * already holds finish first (with the model they were sent for). The first worker loads alone and starts
+   * on the queue as soon as it holds the model; the others then load it from the browser's cache (not a
+   * second download) and join as each is ready.
    *
    * @param {{backend: string, wasmPath: string, model: object}} config  model: see worker.js 'load'
    * @returns {Promise<{backend: string, check: object, fellBack: object|null, numTensors: number}>}  what
@@ -45,12 +48,20 @@ export class WorkerPool {
    */
   async load(config) {
     this.#rejectQueued(new Error('scoring stopped (the model changed)'));
-    this.info = null; // nothing is handed out until every worker holds the new model
+    const generation = ++this.generation;
+    this.ready.clear(); // nothing is handed out to a worker until it holds the new model
     if (!this.workers.length) this.#startWorkers();
-    const loaded = await Promise.all(this.workers.map((w) => this.#send(w, { type: 'load', ...config })));
-    this.info = loaded[0];
-    this.#pump();
-    return this.info;
+    const [first, ...others] = this.workers;
+    const info = await this.#send(first, { type: 'load', ...config });
+    if (generation !== this.generation) return info; // another model was asked for meanwhile
+    this.#join(first);
+    for (const worker of others) {
+      this.#send(worker, { type: 'load', ...config }).then(
+        () => generation === this.generation && this.#join(worker),
+        (err) => console.error('a scoring worker could not load the model; the others go on', err),
+      );
+    }
+    return info;
   }
 
   /**
@@ -80,17 +91,6 @@ export class WorkerPool {
     });
   }
 
-  /** Stop every worker and reject what is queued or running. */
-  terminate() {
-    const stopped = new Error('scoring stopped (the page reset)');
-    this.#rejectQueued(stopped);
-    for (const job of this.pending.values()) job.reject(stopped);
-    for (const w of this.workers) w.terminate();
-    this.pending.clear();
-    this.workers = [];
-    this.busy.clear();
-  }
-
   #startWorkers() {
     this.workers = Array.from({ length: this.size }, () => {
       const w = new Worker(this.workerUrl, { type: 'module', name: 'nostain-scorer' });
@@ -101,18 +101,24 @@ export class WorkerPool {
     });
   }
 
+  #join(worker) {
+    this.ready.add(worker);
+    this.#pump();
+  }
+
   #rejectQueued(err) {
     for (const job of this.queue) job.reject(err);
     this.queue = [];
   }
 
-  /** Hand queued jobs to the least busy workers, up to PIPELINE_DEPTH each (not before a model is loaded). */
+  /** Hand queued jobs to the least busy workers that hold the model, up to PIPELINE_DEPTH each. */
   #pump() {
-    if (!this.info) return;
     while (this.queue.length) {
       let worker = null;
-      for (const [w, n] of this.busy)
+      for (const w of this.ready) {
+        const n = this.busy.get(w);
         if (n < PIPELINE_DEPTH && (!worker || n < this.busy.get(worker))) worker = w;
+      }
       if (!worker) return;
       const job = this.queue.shift();
       this.busy.set(worker, this.busy.get(worker) + 1);
