@@ -307,8 +307,9 @@ def _add_export_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--quantize",
         choices=["float16"],
-        help="store the backbone's weights as float16: half the download, but OD450 moves by up to "
-        "~0.03 (the default float32 keeps the page within 1e-3 of Keras)",
+        help="store the backbone's weights as float16 even when that rounds them: half the download, but "
+        "OD450 moves by up to ~0.03 (default: float32, or float16 when lossless, for a backbone made "
+        "float16-exact before training with training.model.float16_exact)",
     )
     parser.add_argument("--no-verify", action="store_true", help="skip the browser check (not recommended)")
     parser.add_argument(

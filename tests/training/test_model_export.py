@@ -28,7 +28,9 @@ from training.model import (
     copy_head_weights,
     export_model,
     feature_extractor,
+    float16_exact,
     get_backbone,
+    is_float16_exact,
 )
 
 SIZE = 32
@@ -210,3 +212,42 @@ def test_card_evaluation_takes_the_autologous_figures():
     assert block["test_r2"] == 0.95 and block["n_test_images"] == 66 and block["paired_t_p"] == 0.4
     assert block["ic50_log10_error_median"] == 0.05
     assert card_evaluation(evaluation, run_name="other") is None
+
+
+def _with_varied_batch_norms(model, seed: int = 1):
+    """A copy of ``model`` whose batch norms hold random statistics, so that float16 rounding shows."""
+    import tf_keras as keras
+
+    copy = keras.models.clone_model(model)
+    copy.set_weights(model.get_weights())
+    rng = np.random.default_rng(seed)
+    for layer in get_backbone(copy).layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            shape = layer.get_weights()[0].shape
+            layer.set_weights([rng.uniform(0.5, 1.5, shape), rng.normal(0, 0.1, shape),
+                               rng.normal(0, 0.1, shape), rng.uniform(0.5, 2.0, shape)])  # fmt: skip
+    return copy
+
+
+def test_a_float16_exact_backbone_is_stored_as_float16_without_loss(model, tmp_path):
+    varied = _with_varied_batch_norms(model)
+    exact = _with_varied_batch_norms(model)
+    assert not is_float16_exact(get_backbone(exact))
+    float16_exact(get_backbone(exact))
+    assert is_float16_exact(get_backbone(exact))
+    pixels = check_inputs(SIZE, n=3)
+    before = feature_extractor(varied).predict(pixels, verbose=0)
+    after = feature_extractor(exact).predict(pixels, verbose=0)
+    assert np.abs(after - before).max() <= 1e-2 * np.abs(before).max()  # the same network, rounded
+    card: dict = {}
+    export_tfjs(exact, tmp_path / "exact-m", card)  # no --quantize: float16 because it loses nothing
+    assert card["quantization"] == "float16" and card["backbone"]["id"].endswith("-float16")
+    described = json.loads((tmp_path / "backbones" / card["backbone"]["id"] / "backbone.json").read_text())
+    assert described["lossless"] is True
+    check = card["verification"]
+    assert check["tolerance_od450"] == 1e-3 and check["judged_on"] == "all inputs"
+    lossy: dict = {}
+    export_tfjs(varied, tmp_path / "lossy-m", lossy, quantize="float16", inputs=pixels[:2])
+    gaps = (check["max_abs_diff_od450_all_inputs"], lossy["verification"]["max_abs_diff_od450_all_inputs"])
+    print(f"float16 storage, max |Δ OD450|: float16-exact {gaps[0]:.1e}, plain backbone {gaps[1]:.1e}")
+    assert gaps[0] < gaps[1]
