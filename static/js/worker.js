@@ -49,7 +49,9 @@ async function startEngine(backend, wasmPath) {
  * is left for the CPU. */
 async function load({ backend, wasmPath, model: spec }) {
   engine ??= await startEngine(backend, wasmPath);
-  net = await model.loadNetwork(spec, net);
+  const previous = net;
+  net = null; // until the new model is in place (a failed load leaves no half-disposed model behind)
+  net = await model.loadNetwork(spec, previous);
   let check = await model.checkReference(net, spec.reference, engine);
   let fellBack = null;
   if (!check.ok && engine !== 'wasm') {
