@@ -83,6 +83,8 @@ class Settings(BaseSettings):
 
     #: Cache lifetime of model files (s); the model card carries a version, so a day is safe.
     model_cache_seconds: int = 86_400
+    #: Cache lifetime of shared backbone files (s): a year, for their URL names their weights' fingerprint.
+    backbone_cache_seconds: int = 31_536_000
 
     def limits(self) -> Limits:
         """Every request limit: the configured sizes and the schemas' fixed lengths."""

@@ -29,7 +29,7 @@ from tqdm import tqdm
 
 from training import config
 from training.dataset import Augmentation, make_views
-from training.preprocess import INPUT_SIZE, load_rgb
+from training.preprocess import INPUT_SIZE, load_rgb, preprocess
 
 __all__ = [
     "ViewSpec",
@@ -59,7 +59,7 @@ class ViewSpec:
     def key(self) -> str:
         """Stable text identifying the views (part of the cache key)."""
         aug = json.dumps(self.augmentation.to_dict(), sort_keys=True)
-        return f"views={self.n_views}|size={self.size}|seed={self.seed}|aug={aug}"
+        return f"views={self.n_views}|size={self.size}|seed={self.seed}|aug={aug}|view0=preprocess"
 
 
 def file_digest(path: str | Path) -> str:
@@ -78,9 +78,11 @@ def image_views(path: str | Path, spec: ViewSpec, *, digest: str | None = None) 
     """
     digest = digest or file_digest(path)
     rng = np.random.default_rng([spec.seed, int(digest[:16], 16)])
-    return make_views(
+    views = make_views(
         load_rgb(path), n_views=spec.n_views, rng=rng, augmentation=spec.augmentation, size=spec.size
     )
+    views[0] = preprocess(path, spec.size)  # un-augmented: exactly the page's input (a JPEG decoded reduced)
+    return views
 
 
 def iter_views(

@@ -32,6 +32,12 @@ function evaluationRows(ev) {
   return rows;
 }
 
+/** The backbone's network: a card/2 names it in `backbone.architecture`, an older card in `backbone`. */
+function architecture(card) {
+  const backbone = card.backbone;
+  return (typeof backbone === 'string' ? backbone : backbone?.architecture) ?? '';
+}
+
 /** Render a model card (the registry's card.json) into the panel. */
 export function renderModelCard(card) {
   const el = $('model-card');
@@ -72,7 +78,7 @@ export function renderModelCard(card) {
       h('dt', {}, 'Expects'),
       h('dd', {}, card.imaging ?? '—'),
       h('dt', {}, 'Model'),
-      h('dd', {}, `${card.backbone ?? ''} · input ${card.input?.size ?? '?'} px · v${card.version ?? '?'}`),
+      h('dd', {}, `${architecture(card)} · input ${card.input?.size ?? '?'} px · v${card.version ?? '?'}`),
     ),
   );
 }

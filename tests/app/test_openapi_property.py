@@ -51,6 +51,7 @@ REPORT_ZIP = SCHEMA["/api/report.zip"]["POST"]
 GR = SCHEMA["/api/gr"]["POST"]
 TIMECOURSE = SCHEMA["/api/timecourse"]["POST"]
 MODEL_FILE = SCHEMA["/models/{model_id}/{filename}"]["GET"]
+BACKBONE_FILE = SCHEMA["/models/backbones/{backbone_id}/{filename}"]["GET"]
 
 #: A serial dilution as the page sends it (µM), vehicle controls at 0.
 DOSES_UM = [0.0, 0.0001, 0.001, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 100.0]
@@ -157,9 +158,18 @@ def report_body(draw: st.DrawFn) -> dict:
 
 def _bundled_files() -> list[dict[str, str]]:
     return [
-        {"model_id": folder.name, "filename": path.name}
+        {"model_id": folder.name, "filename": path.relative_to(folder).as_posix()}
         for folder in sorted((ROOT / "models").iterdir())
         if (folder / "card.json").is_file()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    ]
+
+
+def _bundled_backbone_files() -> list[dict[str, str]]:
+    return [
+        {"backbone_id": folder.name, "filename": path.name}
+        for folder in sorted((ROOT / "models" / "backbones").iterdir())
         for path in sorted(folder.iterdir())
     ]
 
@@ -177,6 +187,7 @@ BRANCHES = [
     gr_body().map(lambda body: GR.Case(body=body)),
     timecourse_body().map(lambda body: TIMECOURSE.Case(body=body)),
     st.sampled_from(_bundled_files()).map(lambda path: MODEL_FILE.Case(path_parameters=path)),
+    st.sampled_from(_bundled_backbone_files()).map(lambda path: BACKBONE_FILE.Case(path_parameters=path)),
 ]
 CASES = st.sampled_from(BRANCHES).flatmap(lambda branch: branch)
 
@@ -208,5 +219,6 @@ def test_every_response_matches_the_openapi_document() -> None:
     assert statuses.get("POST /api/report.csv 200", 0) >= 100, statuses
     for endpoint in ("/api/report.zip", "/api/gr", "/api/timecourse"):
         assert statuses.get(f"POST {endpoint} 200", 0) >= 50, statuses
-    assert statuses.get("GET /models/{model_id}/{filename} 200", 0) >= 10, statuses
+    assert statuses.get("GET /models/{model_id}/{filename} 200", 0) >= len(_bundled_files()), statuses
+    assert statuses.get("GET /models/backbones/{backbone_id}/{filename} 200", 0) >= 3, statuses
     assert elapsed < TIME_BUDGET_S, f"{sum(statuses.values())} cases took {elapsed:.0f} s"
