@@ -20,6 +20,7 @@ from training import __version__
 from training.manifest import MANIFEST_NAME, load_manifest, write_manifest
 from training.simulate.contact_sheet import contact_sheet
 from training.simulate.labels import simulate_labels
+from training.simulate.labfiles import write_lab_files
 from training.simulate.presets import (
     PAPER_CONCENTRATIONS_UM,
     PRESETS,
@@ -135,6 +136,7 @@ def simulate_dataset(
     progress: bool = True,
     render: bool = True,
     overwrite: bool = False,
+    lab_files: bool = True,
 ) -> pd.DataFrame:
     """Simulate plates of one or more cell lines and write them as a dataset folder.
 
@@ -163,6 +165,9 @@ def simulate_dataset(
         False: only simulate the labels and return them (no files are written).
     overwrite : bool
         Allow writing into a folder that already holds a manifest.
+    lab_files : bool
+        Also write per plate a reader-style ``od450.csv`` and a ``layout.csv`` beside the images
+        (:mod:`training.simulate.labfiles`), the inputs a lab has.
 
     Returns
     -------
@@ -193,6 +198,8 @@ def simulate_dataset(
     _run_jobs(_render_jobs(table, lines, out, size), workers=int(workers), progress=progress)
     write_manifest(table, out)
     manifest = load_manifest(out)
+    if lab_files:
+        write_lab_files(manifest, out)
     for preset in lines:
         contact_sheet(manifest, out / f"contact-sheet-{preset.name}.png", cell_line=preset.name)
     return manifest
