@@ -35,7 +35,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -64,6 +64,7 @@ __all__ = [
     "PlatePairing",
     "cv_min_series",
     "list_images",
+    "marked_synthetic",
     "match_lab_data",
     "plate_key",
     "read_lab_data",
@@ -537,15 +538,15 @@ def list_images(folder: str | Path) -> list[str]:
     )
 
 
-def _marked_synthetic(paths: Sequence[Path]) -> bool:
-    for path in paths:
-        try:
-            head = path.read_bytes()[:4096].decode("utf-8", errors="replace")
-        except OSError:
-            continue
-        if SYNTHETIC_MARK in head:
-            return True
-    return False
+def marked_synthetic(texts: Iterable[str]) -> bool:
+    """Does any of these file texts hold :data:`SYNTHETIC_MARK` (a file the simulator wrote)?"""
+    return any(SYNTHETIC_MARK in text for text in texts)
+
+
+def _head(path: Path) -> str:
+    """The start of a file as text (XLSX files are zipped: their mark is not seen)."""
+    with path.open("rb") as handle:
+        return handle.read(4096).decode("utf-8", errors="replace")
 
 
 def read_lab_data(
@@ -573,7 +574,7 @@ def read_lab_data(
         list_images(folder),
         [read_layout(p, unit=unit) for p in layouts],
         [read_reader(p) for p in readings],
-        synthetic=_marked_synthetic(files),
+        synthetic=marked_synthetic(_head(p) for p in files),
         **options,
     )
 
