@@ -94,12 +94,18 @@ _LEFT_OUT_WORDS = {
 
 
 @dataclass(frozen=True)
-class MatchedWell:
-    """One well with its image files (its fields), its reading and its place in a dose series."""
+class _PlateWell:
+    """A well of a plate (the manifest's plate name) and its image files (its fields)."""
 
     plate: str
     well: str
     images: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class MatchedWell(_PlateWell):
+    """One well with its image files (its fields), its reading and its place in a dose series."""
+
     concentration_um: float
     od450: float
     series: str
@@ -108,12 +114,9 @@ class MatchedWell:
 
 
 @dataclass(frozen=True)
-class LeftOut:
+class LeftOut(_PlateWell):
     """A well with images and a reading that is not used: ``reason`` is a code of ``_LEFT_OUT_WORDS``."""
 
-    plate: str
-    well: str
-    images: tuple[str, ...]
     reason: str
     text: str | None = None  # the reader's text of a flagged reading ("OVER")
 
