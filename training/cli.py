@@ -175,6 +175,11 @@ def _add_manifest_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--unit", help="unit of bare numbers in a layout that names none (uM, nM …)")
     parser.add_argument(
+        "--bright-field",
+        metavar="CHANNEL",
+        help="the channel (number or name) to use when the names hold several and none says bright field",
+    )
+    parser.add_argument(
         "--folds", type=int, default=config.CV_FOLDS, help="cross-validation folds the series should allow"
     )
     parser.add_argument(
@@ -202,6 +207,7 @@ def _run_manifest(args: argparse.Namespace) -> int:
             plate_prefix=args.plate_prefix,
             folds=args.folds,
             val_series=args.val_series,
+            bright_field=int(args.bright_field) if (args.bright_field or "").isdigit() else args.bright_field,
         )
     except (FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}")

@@ -17,7 +17,8 @@ The rules
   label: ``Plate 1`` → ``1``). Image plates (folders, instrument prefixes) and layout plates are paired with
   them by name, ignoring case, spaces, punctuation, the word "plate", a ``P`` before a number and leading
   zeros (``plate1`` = ``Plate 01`` = ``P1``). One plate on each side pairs whatever the names; a layout
-  that describes one plate applies to every plate.
+  that describes one plate applies to every plate. Files of one plate each under the same label (one
+  unnamed grid per file: all "1") name their plate after the file (``plate2.csv`` → ``plate2``).
 - **Series** are per plate: ``<plate>-<the layout's series label>`` when the layout has a series grid or
   column, else ``<plate>-<row letter>`` (one plate row = one dose series, as in the paper and the
   simulator). ``series_from`` says which.
@@ -27,7 +28,8 @@ The rules
 - **Refused, with the reason**: nothing matched; a single concentration; constant readings; a series with
   two wells at one concentration.
 - **Warned**: fewer series than cross-validation by series needs (the caller then uses a plain
-  train/test split); a layout used for every plate; two plates paired although their names differ.
+  train/test split); a layout used for every plate; two plates paired although their names differ; a
+  plate named after its file.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ import math
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -164,6 +166,8 @@ class LabData:
     images_without_reading: tuple[str, ...] = ()
     left_out: tuple[LeftOut, ...] = ()
     unread_images: tuple[str, ...] = ()
+    channels_left_out: tuple[tuple[str, int], ...] = ()  # (channel, files): not the bright-field one
+    thumbnails: int = 0
     problems: tuple[str, ...] = ()
     warnings: tuple[Notice, ...] = ()
     refused: Notice | None = None
@@ -207,6 +211,8 @@ class LabData:
             "images_without_reading": list(self.images_without_reading),
             "left_out": [{**asdict(x), "images": list(x.images)} for x in self.left_out],
             "unread_images": list(self.unread_images),
+            "channels_left_out": [{"channel": c, "files": n} for c, n in self.channels_left_out],
+            "thumbnails": self.thumbnails,
             "problems": list(self.problems),
             "warnings": [asdict(w) for w in self.warnings],
             "refused": None if self.refused is None else asdict(self.refused),
@@ -285,12 +291,33 @@ def _read_image_name(path: str) -> ImageName | AmbiguousPath | None:
     return ImageName("name", plate=parts[-2] if len(parts) > 1 else None, well=well)
 
 
-def _plates_of(parsed: Sequence[Parsed], what: str, problems: list[str]) -> dict[str, Plate]:
-    """Plates of several files by label; a label given by two files is a problem (the first is kept)."""
+def _plates_of(
+    files: Sequence[tuple[str, Parsed]], what: str, problems: list[str], notes: list[Notice]
+) -> dict[str, Plate]:
+    """Plates of several files by label.
+
+    Files that each hold one plate under the same label (e.g. one unnamed grid each, all "1") name their
+    plate after the file (``plate2.csv`` → ``plate2``); any other label given twice is a problem (the first
+    is kept).
+    """
+    counts: dict[str, int] = {}
+    for _, result in files:
+        for plate in result.plates:
+            counts[plate.plate] = counts.get(plate.plate, 0) + 1
     plates: dict[str, Plate] = {}
-    for result in parsed:
+    for name, result in files:
         problems += result.problems
         for plate in result.plates:
+            if counts[plate.plate] > 1 and len(result.plates) == 1:
+                label = PurePosixPath(name.replace("\\", "/")).stem
+                notes.append(
+                    Notice(
+                        "plate_named_after_file",
+                        f"{name}: its plate '{plate.plate}' is in other {what} files too; "
+                        f"named '{label}' after the file",
+                    )
+                )
+                plate = replace(plate, plate=label)
             if plate.plate in plates:
                 problems.append(f"plate {plate.plate} is in two {what} files; the first is used")
                 continue
@@ -415,13 +442,14 @@ def _warnings(
 
 def match_lab_data(
     images: Sequence[str],
-    layouts: Sequence[Parsed],
-    readings: Sequence[Parsed],
+    layouts: Sequence[tuple[str, Parsed]],
+    readings: Sequence[tuple[str, Parsed]],
     *,
     drug: str | None = None,
     plate_prefix: str = "",
     folds: int = config.CV_FOLDS,
     val_series: int = config.N_VAL_SERIES,
+    bright_field: int | str | None = None,
     synthetic: bool = False,
 ) -> LabData:
     """Match image files to readings well by well, with the layout's concentrations and series.
@@ -431,15 +459,18 @@ def match_lab_data(
     images : sequence of str
         Image file paths relative to the image folder (``plate1/B07.jpg``); files that are not images by
         their suffix are skipped.
-    layouts, readings : sequence of Parsed
-        :func:`training.layouts.parse_layout` / :func:`~training.layouts.parse_reader` results, one per
-        file (their problems are passed on).
+    layouts, readings : sequence of (str, Parsed)
+        Each file's name and its :func:`training.layouts.parse_layout` /
+        :func:`~training.layouts.parse_reader` result (their problems are passed on).
     drug : str, optional
         The drug of wells whose layout names none.
     plate_prefix : str
         Put before every plate name of the manifest (e.g. an experiment's name).
     folds, val_series : int
         The cross-validation whose series need sets the ``few_series`` warning.
+    bright_field : int or str, optional
+        The channel (number or name) to use when the file names hold several and do not say which one is
+        bright field (:func:`training.instruments.group_wells`).
     synthetic : bool
         The inputs are simulated (carried into the result and the manifest).
 
@@ -448,10 +479,11 @@ def match_lab_data(
     LabData
     """
     problems: list[str] = []
-    reader_plates = _plates_of(readings, "reader", problems)
-    layout_plates = _plates_of(layouts, "layout", problems)
+    file_notes: list[Notice] = []
+    reader_plates = _plates_of(readings, "reader", problems, file_notes)
+    layout_plates = _plates_of(layouts, "layout", problems, file_notes)
     image_files = [p for p in images if _is_image(p)]
-    groups = group_wells([(p, _read_image_name(p)) for p in image_files])
+    groups = group_wells([(p, _read_image_name(p)) for p in image_files], bright_field=bright_field)
     problems += groups.problems
     unread = list(groups.unrecognised)
 
@@ -515,14 +547,17 @@ def match_lab_data(
         images_without_reading=tuple(without_reading),
         left_out=tuple(tally.left_out),
         unread_images=tuple(unread),
+        channels_left_out=groups.left_out,
+        thumbnails=groups.thumbnails,
         problems=tuple(problems),
-        warnings=tuple(
-            _warnings(
+        warnings=(
+            *file_notes,
+            *_warnings(
                 matched,
                 min_series,
                 layout_everywhere=len(layout_plates) == 1 and len(reader_plates) > 1,
                 renamed=renamed,
-            )
+            ),
         ),
         refused=_refusal(matched),
         cv_min_series=min_series,
@@ -575,8 +610,8 @@ def read_lab_data(
         raise FileNotFoundError(f"file{'s' if len(missing) > 1 else ''} not found: {', '.join(missing)}")
     return match_lab_data(
         list_images(folder),
-        [read_layout(p, unit=unit) for p in layouts],
-        [read_reader(p) for p in readings],
+        [(Path(p).name, read_layout(p, unit=unit)) for p in layouts],
+        [(Path(p).name, read_reader(p)) for p in readings],
         synthetic=marked_synthetic(_head(p) for p in files),
         **options,
     )

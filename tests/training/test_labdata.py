@@ -37,8 +37,11 @@ TINY = (64, 54)  # px: the round trip is about labels, not pixels
 CONCENTRATIONS_UM = (0.003, 0.03, 0.3, 3.0, 30.0)
 
 
-def _parsed(files: list[dict[str, Any]], parse: Any) -> list[Parsed]:
-    return [parse([Sheet(f["name"], parse_csv_text("\n".join(f["lines"])))], source=f["name"]) for f in files]
+def _parsed(files: list[dict[str, Any]], parse: Any) -> list[tuple[str, Parsed]]:
+    return [
+        (f["name"], parse([Sheet(f["name"], parse_csv_text("\n".join(f["lines"])))], source=f["name"]))
+        for f in files
+    ]
 
 
 def _match_case(case: dict[str, Any]) -> LabData:
@@ -249,3 +252,22 @@ def test_mcf7_like_is_a_made_up_line_the_app_ships_no_model_for():
     fit = fit_hill(labels["concentration_um"], labels["od450"])
     assert abs(np.log10(fit.ic50_um / preset.growth.ic50_um)) < 0.15
     assert (labels["cell_line"] == "MCF7-like").all() and labels["synthetic"].all()
+
+
+def test_simulate_command_writes_lab_files_unless_told_not_to(tmp_path):
+    common = [
+        "simulate",
+        "--cell-line",
+        "A549",
+        "--image-size",
+        "64x54",
+        "--plates",
+        "1",
+        "--replicates",
+        "1",
+    ]
+    common += ["--concentrations", "0.1,10", "--workers", "1", "--quiet"]
+    assert cli([*common, "--out", str(tmp_path / "with")]) == 0
+    assert cli([*common, "--out", str(tmp_path / "without"), "--no-lab-files"]) == 0
+    assert sorted(p.name for p in (tmp_path / "with/A549/plate1").glob("*.csv")) == [LAYOUT_FILE, READER_FILE]
+    assert [p.name for p in (tmp_path / "without").rglob("*.csv")] == ["manifest.csv"]
