@@ -24,9 +24,10 @@ The rules
   simulator). ``series_from`` says which.
 - **Left out, and named**: saturated (``OVER``), below-range and unreadable readings; blank and kill
   control wells (no concentration); wells the layout does not describe; wells without a series label when
-  the layout labels others; wells without a drug; readings outside the manifest's OD450 range.
-- **Refused, with the reason**: nothing matched; a single concentration; constant readings; a series with
-  two wells at one concentration.
+  the layout labels others; wells without a drug; readings outside the manifest's OD450 range; a second
+  well of a series at a concentration it already has (e.g. DMSO at both ends of a row: the first, in
+  A01…H12 order, is kept; a dose series holds one well per concentration).
+- **Refused, with the reason**: nothing matched; a single concentration; constant readings.
 - **Warned**: fewer series than cross-validation by series needs (the caller then uses a plain
   train/test split); a layout used for every plate; two plates paired although their names differ; a
   plate named after its file.
@@ -89,6 +90,7 @@ _LEFT_OUT_WORDS = {
     "kill": "a killed-cell control",
     "no_series": "the layout gives other wells a series but not this one",
     "no_drug": "no drug: the layout names none for this well and none was given",
+    "repeat": "its dose series already has a well at this concentration",
 }
 
 
@@ -120,12 +122,12 @@ class LeftOut(_PlateWell):
     """A well with images and a reading that is not used: ``reason`` is a code of ``_LEFT_OUT_WORDS``."""
 
     reason: str
-    text: str | None = None  # the reader's text of a flagged reading ("OVER")
+    text: str | None = None  # the reader's text of a flagged reading ("OVER"); for a repeat, the kept well
 
     @property
     def message(self) -> str:
         """The reason in words, naming the well."""
-        said = f" ('{self.text}')" if self.text else ""
+        said = "" if not self.text else f" ({self.text})" if self.reason == "repeat" else f" ('{self.text}')"
         return f"plate {self.plate}, well {self.well}: {_LEFT_OUT_WORDS[self.reason]}{said}"
 
 
@@ -347,6 +349,7 @@ class _Tally:
     matched: list[MatchedWell] = field(default_factory=list)
     left_out: list[LeftOut] = field(default_factory=list)
     without_image: list[tuple[str, str]] = field(default_factory=list)
+    doses: dict[tuple[str, float], str] = field(default_factory=dict)  # (series, µM) → its first well
 
 
 def _judge_well(
@@ -368,7 +371,7 @@ def _judge_well(
     if reading.od450 is None:
         return leave(reading.flag or "invalid", reading.text)
     if not OD450_RANGE[0] <= reading.od450 <= OD450_RANGE[1]:
-        return leave("od450_range", f"{reading.od450:g}")
+        return leave("od450_range")
     spot = None if layout is None else layout.get(well)
     if spot is None:
         return leave("no_layout")
@@ -380,6 +383,9 @@ def _judge_well(
     if not well_drug:
         return leave("no_drug")
     series = f"{name}-{spot.series if layout_has_series else well[0]}"
+    kept = tally.doses.setdefault((series, spot.concentration_um), well)
+    if kept != well:
+        return leave("repeat", kept)
     tally.matched.append(
         MatchedWell(name, well, images, spot.concentration_um, reading.od450, series, well_drug, spot.control)
     )
@@ -405,17 +411,6 @@ def _refusal(matched: Sequence[MatchedWell]) -> Notice | None:
             f"all {len(matched)} matched readings are the same ({readings.pop():g} OD450): "
             "there is nothing for a model to learn",
         )
-    seen: dict[tuple[str, float], str] = {}
-    for m in matched:
-        key = (m.series, m.concentration_um)
-        if key in seen:
-            return Notice(
-                "series_repeats_concentration",
-                f"series {m.series} has two wells at {m.concentration_um:g} µM ({seen[key]} and {m.well}): "
-                "a dose series holds one well per concentration; give each replicate its own series label "
-                "in the layout, or leave the series grid out to use plate rows",
-            )
-        seen[key] = m.well
     return None
 
 

@@ -78,7 +78,8 @@ def _case(name: str) -> LabData:
 
 def test_messages_name_the_wells_and_the_reader_text():
     lab = _case("grids_flags_fields")
-    messages = [x.message for x in lab.left_out]
+    messages = [x.message for x in (*lab.left_out, *_case("series_repeats_concentration").left_out)]
+    assert "plate 1, well B01: its dose series already has a well at this concentration (A01)" in messages
     assert "plate 1, well A03: the reading is saturated ('OVER')" in messages
     assert "plate 1, well A01: a blank control (no cells)" in messages
     report = lab.report()
@@ -90,9 +91,8 @@ def test_messages_name_the_wells_and_the_reader_text():
 @pytest.mark.parametrize(
     ("name", "words"),
     [
-        ("refuse_single_concentration", ["one concentration (1 µM)"]),
+        ("refuse_single_concentration", ["all 2 matched wells are at one concentration (1 µM)"]),
         ("refuse_constant_readings", ["the same (0.5 OD450)"]),
-        ("refuse_series_repeats_concentration", ["series 1-s1", "A01 and B01", "0.1 µM"]),
         ("refuse_nothing_matched", ["nothing to train on"]),
     ],
 )
@@ -229,13 +229,13 @@ def test_manifest_command_writes_the_manifest_and_refuses_with_exit_code_2(simul
     written = load_manifest(tmp_path / "one")
     assert len(written) == 20 and set(written["plate"]) == {"1"}
     one_conc = tmp_path / "layout.csv"
-    one_conc.write_text("well,concentration (uM)\n" + "".join(f"A{c:02d},1\n" for c in range(2, 7)))
+    one_conc.write_text("well,concentration (uM)\n" + "".join(f"{row}02,1\n" for row in "ABCD"))
     args[args.index("--layout") + 1 : args.index("--readings")] = [str(one_conc)]
     args[args.index("--out") + 1] = str(tmp_path / "two")
     assert cli(args) == 2
-    assert "left out: plate 1, well A02: no drug" in capsys.readouterr().out
+    assert "left out: plate 1, well D02: no drug" in capsys.readouterr().out
     assert cli([*args, "--drug", "doxorubicin"]) == 2
-    assert "refused: all 5 matched wells are at one concentration" in capsys.readouterr().out
+    assert "refused: all 4 matched wells are at one concentration (1 µM)" in capsys.readouterr().out
     assert not (tmp_path / "two" / "manifest.csv").exists()
 
 
