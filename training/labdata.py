@@ -11,8 +11,9 @@ The rules
 ---------
 - **Images → wells.** A file name is read by the instrument rules (:func:`~training.instruments.
   parse_instrument_path`), else by the well ID in its name (``B07.jpg``, ``plate1/img_B07.tif``) with the
-  folder holding it as its plate; files of other channels, thumbnails and names that give no well are set
-  apart and named. Several files of one well are its fields: they share the well's reading.
+  folder holding it as its plate; names that give no well are set apart and named, files of other channels
+  than bright field and thumbnails counted. Several files of one well are its fields: they share the
+  well's reading.
 - **Plates.** The reader's plates are the plates (a manifest plate is ``plate_prefix`` + the reader's
   label: ``Plate 1`` → ``1``). Image plates (folders, instrument prefixes) and layout plates are paired with
   them by name, ignoring case, spaces, punctuation, the word "plate", a ``P`` before a number and leading
@@ -141,7 +142,11 @@ class Notice:
 
 @dataclass(frozen=True)
 class PlatePairing:
-    """Which reader, image and layout plates were taken as one plate (None: nothing on that side)."""
+    """Which reader, image and layout plates were taken as one plate.
+
+    ``images``: the image plates (folders or instrument prefixes; ``""`` for images in the top folder; empty
+    when none pairs); ``layout``: None when no layout plate pairs.
+    """
 
     plate: str
     reading: str
