@@ -1,4 +1,4 @@
-"""Command line: ``python -m training {simulate,train,cv,evaluate,export,reproduce} --help``.
+"""Command line: ``python -m training {simulate,manifest,train,cv,evaluate,export,reproduce} --help``.
 
 All argument parsing lives here: each subcommand has a parser (its description is the docstring of the
 module that does the work) and a runner that turns the parsed arguments into options and one call of a
@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from training import config, cv, evaluate, export, reproduce, simulate, train
+from training import config, cv, evaluate, export, labdata, reproduce, simulate, train
 from training.dataset import Augmentation
 from training.export import FORMATS, ExportOptions
 from training.formatting import format_value
@@ -29,7 +29,7 @@ from training.preprocess import INPUT_SIZE
 from training.report import write_cv, write_evaluation
 from training.reproduce import DEFAULT_MODELS
 from training.runs import CONFIG_FILE, MODEL_FILE, load_datasets
-from training.simulate import FULL_SIZE, PAPER_CONCENTRATIONS_UM, PRESETS, parse_image_size
+from training.simulate import EXTRA_PRESETS, FULL_SIZE, PAPER_CONCENTRATIONS_UM, PRESETS, parse_image_size
 from training.train import TrainOptions
 from training.weights import cache_dir
 
@@ -69,8 +69,9 @@ def _add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--cell-line",
         required=True,
-        choices=[*PRESETS, "all"],
-        help="cell line preset; 'all' writes the three lines into one folder and one manifest",
+        choices=[*PRESETS, *EXTRA_PRESETS, "all"],
+        help="cell line preset; 'all' writes the three lines into one folder and one manifest; "
+        f"{', '.join(EXTRA_PRESETS)}: made-up lines the app ships no model for",
     )
     parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="dataset folder to create")
     parser.add_argument("--seed", type=int, default=0, help="master seed (default 0): same seed, same files")
@@ -103,6 +104,11 @@ def _add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
         "--time-zero",
         action="store_true",
         help="also image every well when the drug is added (plate<k>-t0/), for GR metrics",
+    )
+    parser.add_argument(
+        "--no-lab-files",
+        action="store_true",
+        help="do not write the per-plate od450.csv (reader export) and layout.csv beside the images",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -139,11 +145,96 @@ def _run_simulate(args: argparse.Namespace) -> int:
             progress=not args.quiet,
             overwrite=args.overwrite,
             time_zero=args.time_zero,
+            lab_files=not args.no_lab_files,
         )
     except (ValueError, FileExistsError) as exc:
         print(f"error: {exc}")
         return 2
     _print_simulation(manifest, Path(args.out).expanduser().resolve(), time.perf_counter() - start)
+    return 0
+
+
+# ----------------------------------------------------------------------------------------------------------
+# manifest (a lab's images, layout and reader exports → manifest.csv)
+
+
+def _add_manifest_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--images", required=True, type=Path, metavar="DIR", help="folder of the well images")
+    parser.add_argument(
+        "--layout",
+        required=True,
+        type=Path,
+        nargs="+",
+        metavar="FILE",
+        help="plate layout file(s): CSV/XLSX/TOML",
+    )
+    parser.add_argument(
+        "--readings", required=True, type=Path, nargs="+", metavar="FILE", help="plate-reader OD450 export(s)"
+    )
+    parser.add_argument(
+        "--out", required=True, type=Path, metavar="PATH", help="manifest.csv to write (or its folder)"
+    )
+    parser.add_argument("--cell-line", required=True, help="the cell line of every well, e.g. A549")
+    parser.add_argument("--drug", help="the drug of wells whose layout names none, e.g. doxorubicin")
+    parser.add_argument(
+        "--plate-prefix", default="", help="put before every plate name (e.g. exp3-: keeps experiments apart)"
+    )
+    parser.add_argument("--unit", help="unit of bare numbers in a layout that names none (uM, nM …)")
+    parser.add_argument(
+        "--bright-field",
+        metavar="CHANNEL",
+        help="the channel (number or name) to use when the names hold several and none says bright field",
+    )
+    parser.add_argument(
+        "--folds", type=int, default=config.CV_FOLDS, help="cross-validation folds the series should allow"
+    )
+    parser.add_argument(
+        "--val-series", type=int, default=config.N_VAL_SERIES, help="validation series per fold (default 4)"
+    )
+
+
+def _plain_split_hint(n_series: int) -> str:
+    """A train command holding out some series when there are too few for cross-validation."""
+    n_test = max(1, n_series // 4)
+    n_val = min(config.N_VAL_SERIES, max(0, (n_series - n_test - 1) // 2))
+    if n_series - n_test - n_val < 1:
+        return "too few series to hold any out for testing: image more plates or rows"
+    return f"e.g. python -m training train DIR --test-series {n_test} --val-series {n_val}"
+
+
+def _run_manifest(args: argparse.Namespace) -> int:
+    try:
+        lab = labdata.read_lab_data(
+            args.images,
+            args.layout,
+            args.readings,
+            unit=args.unit,
+            drug=args.drug,
+            plate_prefix=args.plate_prefix,
+            folds=args.folds,
+            val_series=args.val_series,
+            bright_field=int(args.bright_field) if (args.bright_field or "").isdigit() else args.bright_field,
+        )
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}")
+        return 2
+    print(lab.report())
+    if lab.refused is not None:
+        print("no manifest written")
+        return 2
+    try:
+        path = labdata.write_lab_manifest(lab, args.images, args.out, cell_line=args.cell_line)
+    except ValueError as exc:  # a ManifestError lists every problem
+        print(f"error: {exc}")
+        return 2
+    if lab.extra_fields:
+        print(
+            f"note: {len(lab.extra_fields)} further fields of wells are not in the manifest (it holds one "
+            "image per well: each well's first field)"
+        )
+    if any(w.code == "few_series" for w in lab.warnings):
+        print(_plain_split_hint(lab.n_series))
+    print(f"wrote {path} ({lab.n_matched} wells)")
     return 0
 
 
@@ -412,6 +503,12 @@ COMMANDS: dict[str, tuple[str, str | None, Callable[[argparse.ArgumentParser], N
         simulate.__doc__,
         _add_simulate_arguments,
         _run_simulate,
+    ),
+    "manifest": (
+        "a lab's images, plate layout and reader exports → manifest.csv",
+        labdata.__doc__,
+        _add_manifest_arguments,
+        _run_manifest,
     ),
     "train": (
         "train a model on a dataset (manifest.csv + images)",

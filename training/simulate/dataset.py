@@ -20,6 +20,7 @@ from training import __version__
 from training.manifest import MANIFEST_NAME, load_manifest, write_manifest
 from training.simulate.contact_sheet import contact_sheet
 from training.simulate.labels import simulate_labels
+from training.simulate.labfiles import write_lab_files
 from training.simulate.presets import (
     PAPER_CONCENTRATIONS_UM,
     PRESETS,
@@ -137,6 +138,7 @@ def simulate_dataset(
     render: bool = True,
     overwrite: bool = False,
     time_zero: bool = False,
+    lab_files: bool = True,
 ) -> pd.DataFrame:
     """Simulate plates of one or more cell lines and write them as a dataset folder.
 
@@ -169,6 +171,9 @@ def simulate_dataset(
         Also image every well when the drug is added (``<cell line>/plate<k>-t0/<well>.jpg``, rows with
         ``x_read_time_h`` 0; the end read's rows get ``x_read_time_h`` = the exposure), with the true GR
         values and GR50 (:mod:`training.simulate.time_zero`). The end read is the same either way.
+    lab_files : bool
+        Also write per plate a reader-style ``od450.csv`` and a ``layout.csv`` beside the images
+        (:mod:`training.simulate.labfiles`), the inputs a lab has.
 
     Returns
     -------
@@ -199,8 +204,10 @@ def simulate_dataset(
     _run_jobs(_render_jobs(table, lines, out, size), workers=int(workers), progress=progress)
     write_manifest(table, out)
     manifest = load_manifest(out)
+    end_read = manifest if not time_zero else manifest[manifest["x_read_time_h"] > 0]
+    if lab_files:  # a lab's reader reads the end point only
+        write_lab_files(end_read, out)
     for preset in lines:
-        end_read = manifest if not time_zero else manifest[manifest["x_read_time_h"] > 0]
         contact_sheet(end_read, out / f"contact-sheet-{preset.name}.png", cell_line=preset.name)
     return manifest
 

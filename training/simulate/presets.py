@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass, field
 
 __all__ = [
+    "EXTRA_PRESETS",
     "PAPER_CONCENTRATIONS_UM",
     "PAPER_DRUG",
     "PRESETS",
@@ -318,12 +319,51 @@ PRESETS: dict[str, CellLinePreset] = {
 }
 
 
+#: Made-up cell lines the app ships no model for (not in ``PRESETS``, so not in ``"all"``): a lab's "own"
+#: line for the tests and the docs of training a model on one's own plates (issue 15). Synthetic through
+#: and through: the name says "-like" and no number is a measurement of the real line.
+EXTRA_PRESETS: dict[str, CellLinePreset] = {
+    "MCF7-like": CellLinePreset(
+        name="MCF7-like",
+        description="synthetic line loosely modelled on MCF7 breast carcinoma: medium-sized cobblestone "
+        "epithelial cells in dense, flat colonies; its IC50 and Hill slope are made up",
+        morphology=Morphology(
+            diameter_um=30.0,
+            size_cv=0.2,
+            elongation=1.2,
+            elongation_sd=0.15,
+            irregularity=0.06,
+            protrusions=0.4,
+            protrusion_length=0.2,
+            bipolar=0.1,
+            spreading=0.55,
+            thickness=1.2,
+            nucleus_ratio=0.42,
+            nucleus_contrast=0.3,
+            nucleoli=1.0,
+            granularity=0.5,
+            clustering=0.95,
+            cluster_cells=24.0,
+            cluster_radius_um=60.0,
+            refractility=1.1,
+            mitotic_fraction=0.02,
+            rounded_diameter_um=16.0,
+            dying_diameter_um=11.0,
+        ),
+        growth=Growth(ic50_um=2.0, hill=1.25, doubling_time_h=30.0),
+        assay=Assay(od_control=1.25),
+    ),
+}
+
+
 def get_preset(cell_line: str | CellLinePreset) -> CellLinePreset:
-    """The preset of ``cell_line`` (case-insensitive name; a preset is returned as is)."""
+    """The preset of ``cell_line`` in ``PRESETS`` or ``EXTRA_PRESETS`` (case-insensitive name; a preset is
+    returned as is)."""
     if isinstance(cell_line, CellLinePreset):
         return cell_line
-    by_upper = {name.upper(): preset for name, preset in PRESETS.items()}
+    known = {**PRESETS, **EXTRA_PRESETS}
+    by_upper = {name.upper(): preset for name, preset in known.items()}
     key = str(cell_line).strip().upper()
     if key not in by_upper:
-        raise ValueError(f"cell_line must be one of {', '.join(PRESETS)}; got {cell_line!r}")
+        raise ValueError(f"cell_line must be one of {', '.join(known)}; got {cell_line!r}")
     return by_upper[key]
