@@ -41,7 +41,7 @@ almost black (mean grey ~14/255); stretching each image between its 0.1 and 99.9
 11.6 → 26, "focus" × 5, flagged as not bright-field-like). The rule keeps the camera's view:
 
 - **8-bit images** (``uint8``) are used as they are, whatever else is said here: the bundled models'
-  inputs are bit-identical to before this rule (``tests/training/test_preprocess_8bit.py``).
+  inputs are bit-identical to before this rule (``tests/training/test_bit_depth.py``).
 - **Other integers** are mapped by the window ``[0, 2^b − 1]`` of their bit depth ``b`` (a
   :class:`Window`): ``b`` is the number of bits the data need — the smallest ``b ≥ 8`` with
   ``m < 2^b``, ``m`` the robust maximum below — or the significant bits the file declares when they are
@@ -63,7 +63,7 @@ almost black (mean grey ~14/255); stretching each image between its 0.1 and 99.9
   with a display stretch (``static/js/preprocess.js`` ``displayStretch``), whatever this rule gives.
 
 The page applies the same rule in ``static/js/preprocess.js`` (``robustMax``, ``dataWindow``,
-``windowToUint8``, ``plateWindow``); ``tests/e2e/test_bit_depth.py`` checks both give the same bytes.
+``windowToUint8``, ``plateWindow``); ``tests/e2e/test_tiff_variants.py`` checks both give the same bytes.
 """
 
 from __future__ import annotations

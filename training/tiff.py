@@ -363,7 +363,7 @@ def _page_samples(page: tifffile.TiffPage, file_name: str) -> tuple[np.ndarray, 
     spp = int(page.samplesperpixel)
     if spp == 1:
         return data.reshape(data.shape[-2], data.shape[-1], 1), False, 1
-    if data.ndim == 3 and data.shape[0] == spp and data.shape[-1] != spp:  # planar: (S, H, W)
+    if int(page.planarconfig) == 2:  # separate planes: (S, H, W)
         data = np.moveaxis(data, 0, -1)
     if photometric == 2 or jpeg_colour:
         return data, True, 1
