@@ -171,7 +171,7 @@ def data_window(
         bits = needed
         source = f"{needed}-bit: the data exceed the {declared_bits} bits the file declares"
     else:
-        bits, source = needed, f"{needed}-bit: the data's range (99.9th percentile {top:g})"
+        bits, source = needed, f"{needed}-bit: the data's range"
     return Window(0.0, float(2**bits - 1), bits, source)
 
 
