@@ -11,6 +11,8 @@ tests/e2e/test_tiff_variants.py). Nothing here reads pixels; :mod:`training.tiff
 - **ImageJ** (``ImageJ=…`` key=value lines): ``channels``, ``slices``, ``frames``, ``images``, ``unit``.
 - **MetaSeries** (MetaMorph / MetaXpress ``<MetaData>``): spatial calibration, camera bit depth, objective.
 - **Resolution tags**: ``XResolution``/``YResolution`` (pixels per unit) with ``ResolutionUnit``.
+- **Scale check**: :func:`pixel_size_warning` compares an image's pixel size with the one a model card's
+  ``imaging`` block records (docs/model-card.md) and says so in plain words when they differ by more than 2×.
 
 Display ranges (ImageJ ``min=``/``max=``, MetaSeries ``scale-min``/``scale-max``) are not read: they are a
 viewing choice, not a property of the data (see ``training/preprocess.py``, "Bit depth").
@@ -18,6 +20,7 @@ viewing choice, not a property of the data (see ``training/preprocess.py``, "Bit
 
 from __future__ import annotations
 
+import math
 import re
 import xml.etree.ElementTree as ElementTree
 from typing import Any
@@ -30,6 +33,7 @@ __all__ = [
     "parse_imagej",
     "parse_metaseries",
     "parse_ome",
+    "pixel_size_warning",
     "plane_index",
     "resolution_pixel_size",
 ]
@@ -58,6 +62,8 @@ _RESOLUTION_UNITS_UM = {2: 25400.0, 3: 1e4, 4: 1e3, 5: 1.0}
 #: Pixel sizes a resolution tag may give for a microscope image (µm); outside, the tag is a print resolution
 #: (72, 96 or 300 dpi written by office software: 353, 265, 85 µm) and says nothing about the sample.
 _TAG_PIXEL_UM = (0.01, 50.0)
+#: Images and a model's training images differ in scale when their sizes differ by more than this factor.
+SCALE_WARNING_RATIO = 2.0
 #: OME contrast methods of transmitted light.
 _TRANSMITTED_CONTRAST = frozenset({"brightfield", "phase", "dic"})
 
@@ -92,7 +98,8 @@ def parse_ome(text: str) -> dict[str, Any] | None:
     Returns
     -------
     dict
-        ``{"images": number of Image elements, "size_z", "size_c", "size_t", "dimension_order",
+        ``{"images": number of Image elements, "size_z", "size_c" (planes per z and t: an RGB channel
+        counts once), "size_t", "dimension_order",
         "significant_bits" (int or None), "pixel_size_um": [x, y] or None, "objective": "10×" or None,
         "uuid": the document's UUID or None, "channels": [{"name", "samples", "illumination", "contrast"}],
         "tiff_data": [{"ifd", "first_z", "first_c", "first_t", "plane_count", "has_ifd", "uuid",
@@ -145,10 +152,13 @@ def parse_ome(text: str) -> dict[str, Any] | None:
             }
         )
     bits = _int(get("SignificantBits"), 0)
+    size_c = max(1, _int(get("SizeC"), 1))
+    if channels and len(channels) < size_c == sum(max(1, int(c["samples"] or 1)) for c in channels):
+        size_c = len(channels)  # SizeC counts samples: an RGB channel (SamplesPerPixel 3) is one plane
     return {
         "images": len(images),
         "size_z": max(1, _int(get("SizeZ"), 1)),
-        "size_c": max(1, _int(get("SizeC"), 1)),
+        "size_c": size_c,
         "size_t": max(1, _int(get("SizeT"), 1)),
         "dimension_order": str(get("DimensionOrder") or "XYZCT").upper(),
         "significant_bits": bits if bits > 0 else None,
@@ -305,3 +315,61 @@ def resolution_pixel_size(
     x, y = per_unit / x_resolution, per_unit / y_res
     low, high = _TAG_PIXEL_UM
     return [x, y] if low <= x <= high and low <= y <= high else None
+
+
+def _number(value: float, digits: int) -> str:
+    """``value`` (> 0) to ``digits`` significant digits, halves rounded up (the page's ``numberText``)."""
+    places = digits - 1 - math.floor(math.log10(value))
+    if places >= 0:
+        rounded = math.floor(value * 10**places + 0.5) / 10**places
+    else:
+        rounded = math.floor(value / 10**-places + 0.5) * 10**-places
+    return f"{rounded:g}"
+
+
+def pixel_size_warning(
+    pixel_size_um: float | None, width_px: int | None, imaging: Any, model_name: str
+) -> str | None:
+    """A plain warning when an image's scale differs from the model's training images by more than 2×.
+
+    The page resizes the whole image to the model's input, so what the model sees depends on the width of
+    the field (pixel size × width): when the card gives its training images' width (``image_width_px``) as
+    well, the field widths are compared; otherwise the pixel sizes.
+
+    Parameters
+    ----------
+    pixel_size_um : float or None
+        The image's pixel size (µm per pixel, along x), from its metadata; None: nothing to compare.
+    width_px : int or None
+        The image's width (px).
+    imaging : Any
+        The model card's ``imaging``: an object ``{"pixel_size_um", "objective", "image_width_px"}`` (any
+        key optional) or, in older cards, a sentence (nothing to compare).
+    model_name : str
+        The model's name, e.g. ``"A549-M"``.
+
+    Returns
+    -------
+    str or None
+        E.g. ``"these images are at 0.65 µm/px; A549-M was trained at 1.3 µm/px"`` (2×), or None.
+    """
+    if not isinstance(imaging, dict) or not pixel_size_um or not (pixel_size_um > 0):
+        return None
+    trained = imaging.get("pixel_size_um")
+    if not isinstance(trained, int | float) or not (trained > 0):
+        return None
+    ours = f"these images are at {_number(pixel_size_um, 3)} µm/px"
+    theirs = f"{model_name} was trained at {_number(trained, 3)} µm/px"
+    trained_width = imaging.get("image_width_px")
+    if isinstance(trained_width, int | float) and trained_width > 0 and width_px:
+        field, trained_field = pixel_size_um * width_px, trained * trained_width
+        ratio = trained_field / field  # > 1: the cells look larger to the model than in training
+        if max(ratio, 1 / ratio) <= SCALE_WARNING_RATIO:
+            return None
+        look = "larger" if ratio > 1 else "smaller"
+        return (
+            f"{ours} ({math.floor(field + 0.5)} µm wide); {theirs} ({math.floor(trained_field + 0.5)} µm "
+            f"wide): cells look {_number(max(ratio, 1 / ratio), 2)}× {look} to the model than in its training"
+        )
+    ratio = pixel_size_um / trained
+    return f"{ours}; {theirs}" if max(ratio, 1 / ratio) > SCALE_WARNING_RATIO else None

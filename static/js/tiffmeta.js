@@ -27,6 +27,8 @@ export const UNITS_UM = {
 const RESOLUTION_UNITS_UM = { 2: 25400, 3: 1e4, 4: 1e3, 5: 1 };
 /** Pixel sizes (µm) a resolution tag may give for a microscope; outside, it is a print resolution (72 dpi). */
 const TAG_PIXEL_UM = [0.01, 50];
+/** Images and a model's training images differ in scale when their sizes differ by more than this factor. */
+export const SCALE_WARNING_RATIO = 2;
 const TRANSMITTED_CONTRAST = new Set(['brightfield', 'phase', 'dic']);
 
 /** A Python-like int(): digits (with sign and spaces around) or the default. */
@@ -114,7 +116,7 @@ const childrenNamed = (element, name) => element.children.filter((c) => c.name =
  * `parse_ome`, the same object with the same keys).
  *
  * @param {string} text  the first ImageDescription
- * @returns {object|null}  {images, size_z, size_c, size_t, dimension_order, significant_bits, pixel_size_um,
+ * @returns {object|null}  {images, size_z, size_c (planes per z and t: an RGB channel counts once), size_t, dimension_order, significant_bits, pixel_size_um,
  *   objective, uuid, channels: [{name, samples, illumination, contrast}], tiff_data: [...]}
  */
 export function parseOme(text) {
@@ -149,10 +151,15 @@ export function parseOme(text) {
     };
   });
   const bits = int(a.SignificantBits, 0);
+  let sizeC = Math.max(1, int(a.SizeC, 1));
+  const samples = channels.reduce((sum, c) => sum + Math.max(1, c.samples), 0);
+  if (channels.length && channels.length < sizeC && samples === sizeC) {
+    sizeC = channels.length; // SizeC counts samples: an RGB channel (SamplesPerPixel 3) is one plane
+  }
   return {
     images: images.length,
     size_z: Math.max(1, int(a.SizeZ, 1)),
-    size_c: Math.max(1, int(a.SizeC, 1)),
+    size_c: sizeC,
     size_t: Math.max(1, int(a.SizeT, 1)),
     dimension_order: String(a.DimensionOrder || 'XYZCT').toUpperCase(),
     significant_bits: bits > 0 ? bits : null,
@@ -296,4 +303,49 @@ export function resolutionPixelSize(xResolution, yResolution, unitCode, unitName
   const y = perUnit / yRes;
   const [low, high] = TAG_PIXEL_UM;
   return low <= x && x <= high && low <= y && y <= high ? [x, y] : null;
+}
+
+/** `value` (> 0) to `digits` significant digits, halves rounded up (training/tiffmeta.py `_number`). */
+function numberText(value, digits) {
+  const places = digits - 1 - Math.floor(Math.log10(value));
+  const rounded =
+    places >= 0
+      ? Math.floor(value * 10 ** places + 0.5) / 10 ** places
+      : Math.floor(value / 10 ** -places + 0.5) * 10 ** -places;
+  return String(rounded);
+}
+
+/**
+ * A plain warning when an image's scale differs from the model's training images by more than 2×
+ * (training/tiffmeta.py `pixel_size_warning`: field widths when the card gives `image_width_px`, else pixel
+ * sizes).
+ *
+ * @param {number|null} pixelSizeUm  the image's pixel size (µm per pixel, x), from its metadata
+ * @param {number|null} widthPx  the image's width (px)
+ * @param {object|string|null} imaging  the model card's `imaging`: {pixel_size_um, objective, image_width_px}
+ *   (any key optional) or, in older cards, a sentence (nothing to compare)
+ * @param {string} modelName  e.g. 'A549-M'
+ * @returns {string|null}  e.g. 'these images are at 0.65 µm/px; A549-M was trained at 1.3 µm/px'
+ */
+export function pixelSizeWarning(pixelSizeUm, widthPx, imaging, modelName) {
+  if (!imaging || typeof imaging !== 'object' || !(pixelSizeUm > 0)) return null;
+  const trained = imaging.pixel_size_um;
+  if (typeof trained !== 'number' || !(trained > 0)) return null;
+  const ours = `these images are at ${numberText(pixelSizeUm, 3)} µm/px`;
+  const theirs = `${modelName} was trained at ${numberText(trained, 3)} µm/px`;
+  const trainedWidth = imaging.image_width_px;
+  if (typeof trainedWidth === 'number' && trainedWidth > 0 && widthPx) {
+    const field = pixelSizeUm * widthPx;
+    const trainedField = trained * trainedWidth;
+    const ratio = trainedField / field; // > 1: the cells look larger to the model than in training
+    const factor = Math.max(ratio, 1 / ratio);
+    if (factor <= SCALE_WARNING_RATIO) return null;
+    const look = ratio > 1 ? 'larger' : 'smaller';
+    return (
+      `${ours} (${Math.floor(field + 0.5)} µm wide); ${theirs} (${Math.floor(trainedField + 0.5)} µm ` +
+      `wide): cells look ${numberText(factor, 2)}× ${look} to the model than in its training`
+    );
+  }
+  const ratio = pixelSizeUm / trained;
+  return Math.max(ratio, 1 / ratio) > SCALE_WARNING_RATIO ? `${ours}; ${theirs}` : null;
 }

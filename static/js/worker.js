@@ -4,7 +4,8 @@
 // own), while inference runs one job at a time, in the order the jobs came.
 // Protocol (all messages carry the job `id` they answer):
 //   → {type: 'load', id, backend, wasmPath, model: {backboneUrl, headUrl, headFormat, modelUrl, size,
-//      reference}}   ← {type: 'loaded', id, backend, check, fellBack, numTensors}
+//      reference, name?, imaging?}}   ← {type: 'loaded', id, backend, check, fellBack, numTensors}
+//      (name and imaging: the card's, for the pixel-size warning, tiffmeta.js pixelSizeWarning)
 //   → {type: 'predict', id, file, plane?, channel?, window?}
 //      ← {type: 'result', id, od450, features, stats, width, height, thumbnail, warnings, image, timings,
 //         numTensors}  or  {type: 'problem', id, kind, message, channels?}
@@ -30,9 +31,11 @@ import { decodeImage, ImageProblem } from './decode.js';
 import * as model from './model.js';
 import { imageStats } from './ood.js';
 import { checkImageSize, thumbnailRGBA, toModelInput } from './preprocess.js';
+import { pixelSizeWarning } from './tiffmeta.js';
 
 let engine = null; // the TF.js backend in use, once started
 let net = null; // the loaded backbone + head (model.loadNetwork)
+let trainedOn = { name: null, imaging: null }; // the loaded model's card: its name and imaging block
 let inference = Promise.resolve(); // the tail of the one-at-a-time queue
 
 /** Run `task` after every task queued before it (inference, loading and maps never overlap). */
@@ -65,6 +68,7 @@ async function load({ backend, wasmPath, model: spec }) {
   engine ??= await startEngine(backend, wasmPath);
   const previous = net;
   net = null; // until the new model is in place (a failed load leaves no half-disposed model behind)
+  trainedOn = { name: spec.name ?? 'the model', imaging: spec.imaging ?? null };
   net = await model.loadNetwork(spec, previous);
   let check = await model.checkReference(net, spec.reference, engine);
   let fellBack = null;
@@ -129,8 +133,15 @@ function score(file, options) {
     const t4 = performance.now();
     if (!Number.isFinite(od450)) throw new Error(`the model returned a non-finite OD450 (${od450})`);
     const { input, size, timings, ...result } = prepared;
+    const scale = pixelSizeWarning(
+      result.image?.pixel_size?.x_um ?? null,
+      result.width,
+      trainedOn.imaging,
+      trainedOn.name,
+    );
     return {
       ...result,
+      warnings: scale ? [...result.warnings, scale] : result.warnings,
       od450,
       features,
       timings: {

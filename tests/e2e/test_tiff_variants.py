@@ -85,6 +85,10 @@ def _write(kind: str, folder: Path) -> Path:
         planes = np.stack([_grey(seed) for seed in range(2)])
         metadata = {"axes": "CYX", "Channel": {"Name": names}, "PhysicalSizeX": 0.65, "PhysicalSizeY": 0.65}
         tifffile.imwrite(path, planes, metadata=metadata, ome=True)
+    elif kind == "ome_rgb":
+        rgb = well_image(40, width=96, height=80, rng=np.random.default_rng(5))
+        metadata = {"axes": "YXS", "PhysicalSizeX": 0.5}
+        tifffile.imwrite(path, rgb, photometric="rgb", metadata=metadata, ome=True)
     elif kind == "metaseries":
         tifffile.imwrite(path, grey, description=METASERIES, metadata=None)  # one ImageDescription
     else:
@@ -94,7 +98,7 @@ def _write(kind: str, folder: Path) -> Path:
 
 KINDS = [name for name, _ in LOSSLESS] + [
     "rgb16_planar", "rgb8_jpeg_tiles", "grey8_jpeg_strips", "float32", "int16", "max_sample_value_14",
-    "pages", "imagej_z", "ome_bright_field", "metaseries",
+    "pages", "imagej_z", "ome_bright_field", "ome_rgb", "metaseries",
 ]  # fmt: skip
 
 
@@ -235,3 +239,46 @@ def test_12bit_data_in_16bit_tiff_variants_give_keras_od450_on_the_page(
         gaps = [abs(od[n] - expected[n]) for n in od if n.endswith(f"_{variant}.tif")]
         print(f"{variant}: max |browser − Keras| OD450 = {max(gaps):.1e} over {len(gaps)} images")
         assert max(gaps) < 1e-3
+
+
+def test_a_plate_at_another_scale_than_the_models_training_images_is_warned_per_well(
+    page: Any, fixture: Fixture, tmp_path: Path
+):
+    """The card's imaging block (docs/model-card.md) against the files' OME PhysicalSizeX, in the worker."""
+    import json
+    import shutil
+
+    from tests.e2e.conftest import IMAGE_SIZE, MODEL_A, start_server, stop_server
+    from training.tiffmeta import pixel_size_warning
+
+    models = tmp_path / "models"
+    shutil.copytree(fixture.models_dir, models)
+    card_path = models / MODEL_A / "card.json"
+    card = json.loads(card_path.read_text(encoding="utf-8"))
+    imaging = {"description": "fixture", "pixel_size_um": 0.65, "objective": "10×", "image_width_px": 320}
+    card["imaging"] = imaging
+    card_path.write_text(json.dumps(card), encoding="utf-8")
+    uploads: dict[str, str | None] = {}
+    for jpeg in fixture.files[::8]:  # three concentrations, so that the page fits a curve
+        for label, pixel_um in (("same", 0.65), ("zoomed", 0.2)):
+            path = tmp_path / f"{jpeg.stem}_{label}.tif"
+            metadata = {"axes": "YXS", "PhysicalSizeX": pixel_um, "PhysicalSizeY": pixel_um}
+            tifffile.imwrite(path, load_rgb(jpeg), photometric="rgb", metadata=metadata, ome=True)
+            uploads[path.name] = pixel_size_warning(pixel_um, IMAGE_SIZE[0], imaging, card["name"])
+    zoomed = {name: text for name, text in uploads.items() if name.endswith("_zoomed.tif")}
+    assert all(text is None for name, text in uploads.items() if name not in zoomed)
+    assert all(text is not None and "cells look 3.3× larger" in text for text in zoomed.values())
+    server = start_server(models, tmp_path / "uvicorn.log")
+    try:
+        open_app(page, server)
+        page.set_input_files("#file-input", [str(tmp_path / name) for name in uploads])
+        wait_scored(page)
+        notes = {r["name"]: r["notes"] for r in rows(page)}
+    finally:
+        stop_server(server)
+    assert set(notes) == set(uploads)
+    for name, text in uploads.items():
+        if text is None:
+            assert "µm/px" not in notes[name], notes[name]
+        else:
+            assert text in notes[name], notes[name]

@@ -203,3 +203,14 @@ def test_choice_rules_in_plain_words():
     assert choose_channel([None, None], [False, True], None)[0] == 1  # marked transmitted by OME attributes
     with pytest.raises(ChannelChoiceError, match="several transmitted-light channels"):
         choose_channel(["BF", "Phase"], [False, False], None)
+
+
+def test_an_rgb_ome_tiff_is_one_channel_of_three_samples(tmp_path: Path):
+    """OME's SizeC counts samples: an RGB image (SizeC 3, one Channel of SamplesPerPixel 3) is one plane."""
+    rgb = np.random.default_rng(5).integers(0, 256, (30, 40, 3), dtype=np.uint8)
+    path = tmp_path / "rgb.ome.tif"
+    tifffile.imwrite(path, rgb, photometric="rgb", metadata={"axes": "YXS", "PhysicalSizeX": 0.65})
+    read = read_tiff(path)
+    assert np.array_equal(read.samples, rgb)
+    assert read.selection.channels == 1 and read.warnings == ()
+    assert read.pixel_size is not None and read.pixel_size.x_um == pytest.approx(0.65)

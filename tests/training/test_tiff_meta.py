@@ -53,6 +53,18 @@ CASES = [
     ("resolution_pixel_size", [3.0769, None, 1, "micron"], [1 / 3.0769, 1 / 3.0769]),
     ("length_um", [650, "nm"], 0.65),
     ("length_um", [1, "parsec"], None),
+    ("pixel_size_warning", [0.65, 2560, {"pixel_size_um": 1.3}, "A549-M"], None),  # 2×: not more
+    ("pixel_size_warning", [0.6, 2560, {"pixel_size_um": 1.3}, "A549-M"],
+     "these images are at 0.6 µm/px; A549-M was trained at 1.3 µm/px"),
+    ("pixel_size_warning", [1.3622, 1024, {"pixel_size_um": 0.65, "image_width_px": 2560}, "A549-M"], None),
+    ("pixel_size_warning", [0.65, 1024, {"pixel_size_um": 0.65, "image_width_px": 2560}, "A549-M"],
+     "these images are at 0.65 µm/px (666 µm wide); A549-M was trained at 0.65 µm/px (1664 µm wide): "
+     "cells look 2.5× larger to the model than in its training"),
+    ("pixel_size_warning", [0.2, 320, {"pixel_size_um": 0.65, "image_width_px": 320}, "M"],  # 3.25: up
+     "these images are at 0.2 µm/px (64 µm wide); M was trained at 0.65 µm/px (208 µm wide): "
+     "cells look 3.3× larger to the model than in its training"),
+    ("pixel_size_warning", [0.65, 2560, "bright-field, one field per well", "A549-M"], None),
+    ("pixel_size_warning", [None, 2560, {"pixel_size_um": 1.3}, "A549-M"], None),
 ]  # fmt: skip
 
 
