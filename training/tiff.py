@@ -323,7 +323,11 @@ def _pixel_size(
 
 
 def _declared_bits(
-    page: tifffile.TiffPage, dtype: np.dtype, ome: dict[str, Any] | None, meta: dict[str, Any] | None
+    page: tifffile.TiffPage,
+    dtype: np.dtype,
+    ome: dict[str, Any] | None,
+    meta: dict[str, Any] | None,
+    imagej: dict[str, Any] | None,
 ) -> tuple[int | None, str | None]:
     """Significant bits the file declares, when fewer than the container's (a 16 for uint16 says nothing)."""
     container = _CONTAINER_BITS.get(np.dtype(dtype).name)
@@ -333,6 +337,7 @@ def _declared_bits(
     candidates = [
         (ome["significant_bits"] if ome else None, "OME SignificantBits"),
         (meta["camera_bits"] if meta else None, "MetaSeries camera bit depth"),
+        (imagej["display_bits"] if imagej else None, "ImageJ display range"),
         (page.bitspersample if page.bitspersample not in (8, 16, 32, 64) else None, "BitsPerSample"),
         *[
             (int(np.max(v)).bit_length() if v is not None else None, name)
@@ -433,7 +438,7 @@ def read_tiff(path: str | Path, *, plane: int | None = None, channel: int | str 
             warnings.append("TIFF stores white as zero: used as stored (as training does), not inverted")
         ome = parse_ome(description)
         meta = parse_metaseries(description)
-        declared, declared_source = _declared_bits(page, samples.dtype, ome, meta)
+        declared, declared_source = _declared_bits(page, samples.dtype, ome, meta, parse_imagej(description))
         objective = (ome or {}).get("objective") or (meta or {}).get("objective")
         return TiffPlane(
             samples=np.ascontiguousarray(samples),

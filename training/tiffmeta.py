@@ -245,8 +245,10 @@ def parse_imagej(text: str) -> dict[str, Any] | None:
     Returns
     -------
     dict
-        ``{"images", "channels", "slices", "frames", "unit"}`` (counts default to 1, ``images`` to their
-        product; ``unit`` None when absent). ImageJ writes µm as ``\\u00B5m``: unescaped here.
+        ``{"images", "channels", "slices", "frames", "unit", "display_bits"}`` (counts default to 1,
+        ``images`` to their product; ``unit`` None when absent; ``display_bits`` ``b`` when the display range
+        ``min=``/``max=`` is exactly ``0``–``2^b − 1``, ImageJ's "b-bit range", else None). ImageJ writes
+        µm as ``\\u00B5m``: unescaped here.
     """
     if not text.startswith("ImageJ="):
         return None
@@ -260,7 +262,20 @@ def parse_imagej(text: str) -> dict[str, Any] | None:
     if unit is not None:
         unit = unit.replace("\\u00B5", "µ").replace("\\u00b5", "µ")
     images = _int(values.get("images"), counts["channels"] * counts["slices"] * counts["frames"])
-    return {"images": max(1, images), **counts, "unit": unit}
+    display_bits = _bit_depth_range(values.get("min"), values.get("max"))
+    return {"images": max(1, images), **counts, "unit": unit, "display_bits": display_bits}
+
+
+def _bit_depth_range(low: str | None, high: str | None) -> int | None:
+    """``b`` when a display range is exactly a bit depth's, ``0`` to ``2^b − 1`` (8 ≤ b ≤ 32); else None."""
+    try:
+        low_value, high_value = float(str(low)), float(str(high))
+    except ValueError:
+        return None
+    if low_value != 0 or not (math.isfinite(high_value) and high_value > 0):
+        return None
+    bits = round(math.log2(high_value + 1))
+    return bits if 8 <= bits <= 32 and high_value == 2**bits - 1 else None
 
 
 _META_PROP = re.compile(r'<(?:custom-)?prop\s+id="([^"]*)"\s+type="[^"]*"\s+value="([^"]*)"\s*/>')

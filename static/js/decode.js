@@ -6,7 +6,7 @@
 // bit-depth rule of training/preprocess.py (preprocess.js).
 import { decodeWithBrowser } from './bitmap.js';
 import { decodeJpegReduced } from './jpeg.js';
-import { dataWindow, windowToUint8 } from './preprocess.js';
+import { dataWindow, percentileWindow, windowToUint8 } from './preprocess.js';
 import { ImageProblem } from './problem.js';
 import { readTiff } from './tiff.js';
 
@@ -70,8 +70,9 @@ function describeBytes(head) {
  * @param {number} width
  * @param {number} height
  * @param {1|3} channels
- * @param {{window?: object|null, declaredBits?: number|null, declaredSource?: string|null}} [rule]  window:
- *   the worker's `window` option (e.g. preprocess.plateWindow); default the image's own dataWindow
+ * @param {{window?: object|string|null, declaredBits?: number|null, declaredSource?: string|null}} [rule]
+ *   window: the worker's `window` option — {low, high} (e.g. preprocess.plateWindow) or 'percentile' (each
+ *   image's percentileWindow); default the image's own dataWindow
  * @returns {{pixels: Uint8ClampedArray, window: object|null, dataWindow: object|null}}  windows null for
  *   8-bit samples (used as they are)
  */
@@ -84,7 +85,7 @@ function samplesToRGBA(
 ) {
   const eight = samples instanceof Uint8Array || samples instanceof Uint8ClampedArray;
   const own = eight ? null : dataWindow(samples, { declaredBits, declaredSource });
-  const used = eight ? null : (window ?? own);
+  const used = eight ? null : window === 'percentile' ? percentileWindow(samples) : (window ?? own);
   const bytes = eight ? samples : windowToUint8(samples, used);
   const n = width * height;
   const pixels = new Uint8ClampedArray(n * 4);
@@ -291,11 +292,12 @@ const DECODERS = {
  *
  * @param {Blob} file  a File from the picker or a drop
  * @param {{reduceFor?: number, plane?: number|null, channel?: number|string|null,
- *   window?: {low: number, high: number}|null}} [options]  reduceFor: the model input side (px) the image is
- *   decoded for: a JPEG is then decoded at the rule's reduced scale (jpeg.js); omitted: in full. plane,
- *   channel: which plane (index from 0) and channel (index from 0, or its name) of a TIFF (tiff.js; default
- *   its rule). window: map images of more than 8 bits by this window (preprocess.js plateWindow) instead of
- *   their own
+ *   window?: {low: number, high: number}|'percentile'|null}} [options]  reduceFor: the model input side
+ *   (px) the image is decoded for: a JPEG is then decoded at the rule's reduced scale (jpeg.js); omitted: in
+ *   full. plane, channel: which plane (index from 0) and channel (index from 0, or its name) of a TIFF
+ *   (tiff.js; default its rule). window: map images of more than 8 bits by this window (preprocess.js
+ *   plateWindow), or by each image's 0.1th–99.9th percentiles ('percentile': preprocess.js
+ *   percentileWindow), instead of their own
  * @returns {Promise<{pixels: Uint8ClampedArray|Uint8Array, order: 'RGBA'|'BGRA', width: number,
  *   height: number, imageWidth: number, imageHeight: number, format: string, warnings: string[],
  *   image: {window: object|null, data_window: object|null, selection: object, pixel_size: object|null,

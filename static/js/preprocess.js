@@ -17,6 +17,36 @@ export const ROBUST_DIVISOR = 1000;
 const isFloatArray = (a) => a instanceof Float32Array || a instanceof Float64Array;
 
 /**
+ * The finite samples' values at 0-based `ranks` of their ascending order (an empty array when there is no
+ * finite sample).
+ *
+ * @param {ArrayLike<number>} samples  a typed array of any numeric type
+ * @param {(n: number) => number[]} ranksOf  the ranks wanted, given the number n of finite samples
+ * @returns {number[]}
+ */
+function orderStatistics(samples, ranksOf) {
+  if (samples instanceof Uint16Array || samples instanceof Uint8Array) {
+    // A histogram: exact, and fast for the common case.
+    const n = samples.length;
+    if (n === 0) return [];
+    const counts = new Uint32Array(samples instanceof Uint16Array ? 65536 : 256);
+    for (let i = 0; i < n; i++) counts[samples[i]]++;
+    return ranksOf(n).map((rank) => {
+      for (let v = 0, below = 0; v < counts.length; v++) {
+        below += counts[v];
+        if (below > rank) return v;
+      }
+      return counts.length - 1;
+    });
+  }
+  let finite = Float64Array.from(samples);
+  if (isFloatArray(samples)) finite = finite.filter(Number.isFinite);
+  if (finite.length === 0) return [];
+  finite.sort();
+  return ranksOf(finite.length).map((rank) => finite[rank]);
+}
+
+/**
  * The robust maximum of the bit-depth rule: the finite samples sorted ascending, the one at 0-based rank
  * n − 1 − ⌊n / 1000⌋ (0 when there is none). training/preprocess.py `robust_max`.
  *
@@ -24,24 +54,8 @@ const isFloatArray = (a) => a instanceof Float32Array || a instanceof Float64Arr
  * @returns {number}
  */
 export function robustMax(samples) {
-  if (samples instanceof Uint16Array || samples instanceof Uint8Array) {
-    // A histogram: exact, and fast for the common case.
-    const counts = new Uint32Array(samples instanceof Uint16Array ? 65536 : 256);
-    for (let i = 0; i < samples.length; i++) counts[samples[i]]++;
-    const n = samples.length;
-    if (n === 0) return 0;
-    const rank = n - 1 - Math.floor(n / ROBUST_DIVISOR);
-    for (let v = 0, below = 0; v < counts.length; v++) {
-      below += counts[v];
-      if (below > rank) return v;
-    }
-  }
-  let finite = Float64Array.from(samples);
-  if (isFloatArray(samples)) finite = finite.filter(Number.isFinite);
-  const n = finite.length;
-  if (n === 0) return 0;
-  finite.sort();
-  return finite[n - 1 - Math.floor(n / ROBUST_DIVISOR)];
+  const [top] = orderStatistics(samples, (n) => [n - 1 - Math.floor(n / ROBUST_DIVISOR)]);
+  return top ?? 0;
 }
 
 /** The smallest b ≥ 8 with value < 2^b (training/preprocess.py `bits_needed`). */
@@ -80,6 +94,25 @@ export function dataWindow(samples, { declaredBits = null, declaredSource = null
     source = `${needed}-bit: the data exceed the ${declaredBits} bits the file declares`;
   }
   return { low: 0, high: 2 ** bits - 1, bits, source };
+}
+
+/**
+ * The opt-in stretch (the worker's `window: 'percentile'`): the finite samples at ranks ⌊n / 1000⌋ and
+ * n − 1 − ⌊n / 1000⌋ (0.1th and 99.9th percentiles) become 0 and 255; a uniform image gets its dataWindow.
+ * training/preprocess.py `percentile_window`.
+ *
+ * @param {ArrayLike<number>} samples  not Uint8 (8-bit images are never remapped)
+ * @returns {{low: number, high: number, bits: null, source: string}|object}
+ */
+export function percentileWindow(samples) {
+  const [low, high] = orderStatistics(samples, (n) => {
+    const cut = Math.floor(n / ROBUST_DIVISOR);
+    return [cut, n - 1 - cut];
+  });
+  if (high > low) {
+    return { low, high, bits: null, source: "the image's 0.1th–99.9th percentiles (as asked)" };
+  }
+  return dataWindow(samples);
 }
 
 /**

@@ -267,7 +267,7 @@ function containerBits(samples) {
 }
 
 /** Significant bits the file declares, when fewer than the container's (training/tiff.py `_declared_bits`). */
-function declaredBits(tags, samples, ome, meta) {
+function declaredBits(tags, samples, ome, meta, imagej) {
   const container = containerBits(samples);
   if (container === null) return [null, null];
   const bitLength = (v) =>
@@ -279,6 +279,7 @@ function declaredBits(tags, samples, ome, meta) {
   const candidates = [
     [ome?.significant_bits ?? null, 'OME SignificantBits'],
     [meta?.camera_bits ?? null, 'MetaSeries camera bit depth'],
+    [imagej?.display_bits ?? null, 'ImageJ display range'],
     [[8, 16, 32, 64].includes(tags.bits) ? null : tags.bits, 'BitsPerSample'],
     [bitLength(tags.sMaxSample), 'SMaxSampleValue'],
     [bitLength(tags.maxSample), 'MaxSampleValue'],
@@ -441,7 +442,7 @@ export async function readTiff(buffer, { plane = null, channel = null, fileName 
   }
   const ome = parseOme(description);
   const meta = parseMetaseries(description);
-  const [bits, bitsSource] = declaredBits(tags, samples, ome, meta);
+  const [bits, bitsSource] = declaredBits(tags, samples, ome, meta, parseImagej(description));
   return {
     samples,
     width: image.getWidth(),

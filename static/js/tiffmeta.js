@@ -236,7 +236,9 @@ export function omePlaneIfds(ome, nIfds, fileName = null) {
  * (training/tiffmeta.py `parse_imagej`).
  *
  * @param {string} text
- * @returns {{images: number, channels: number, slices: number, frames: number, unit: string|null}|null}
+ * @returns {{images: number, channels: number, slices: number, frames: number, unit: string|null,
+ *   display_bits: number|null}|null}  display_bits: b when min=/max= is exactly 0–2^b − 1 (ImageJ's "b-bit
+ *   range"), else null
  */
 export function parseImagej(text) {
   if (!text.startsWith('ImageJ=')) return null;
@@ -250,7 +252,16 @@ export function parseImagej(text) {
   let unit = values.unit ?? null;
   if (unit !== null) unit = unit.replaceAll('\\u00B5', 'µ').replaceAll('\\u00b5', 'µ');
   const images = int(values.images, counts.channels * counts.slices * counts.frames);
-  return { images: Math.max(1, images), ...counts, unit };
+  const display_bits = bitDepthRange(values.min, values.max);
+  return { images: Math.max(1, images), ...counts, unit, display_bits };
+}
+
+/** b when a display range is exactly a bit depth's, 0 to 2^b − 1 (8 ≤ b ≤ 32); else null. */
+function bitDepthRange(low, high) {
+  const [lowValue, highValue] = [float(low), float(high)];
+  if (lowValue !== 0 || !(Number.isFinite(highValue) && highValue > 0)) return null;
+  const bits = Math.round(Math.log2(highValue + 1));
+  return bits >= 8 && bits <= 32 && highValue === 2 ** bits - 1 ? bits : null;
 }
 
 /**

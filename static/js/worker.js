@@ -18,7 +18,9 @@
 // (index from 0; default: the middle plane of a declared z-stack, else the first page); channel — which
 // channel of a multi-channel TIFF (index from 0, or its name; default: the one named as transmitted light);
 // window — {low, high}: map images of more than 8 bits by this window (e.g. preprocess.js plateWindow of the
-// plate's image.data_window) instead of their own. Send the same options with 'attribute' as with 'predict'.
+// plate's image.data_window) instead of their own, or 'percentile': by each image's 0.1th–99.9th percentiles
+// (preprocess.js percentileWindow; a lab's explicit choice, never the default). Send the same options with
+// 'attribute' as with 'predict'.
 // `image` says what was chosen and read: {window, data_window ({low, high, bits, source}: the window used
 // and the image's own), selection {plane, planes, plane_axis, channel, channels, channel_name, timepoints},
 // pixel_size {x_um, y_um, source} or null, objective}; every choice made among several is also a warning.

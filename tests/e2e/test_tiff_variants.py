@@ -89,6 +89,8 @@ def _write(kind: str, folder: Path) -> Path:
         rgb = well_image(40, width=96, height=80, rng=np.random.default_rng(5))
         metadata = {"axes": "YXS", "PhysicalSizeX": 0.5}
         tifffile.imwrite(path, rgb, photometric="rgb", metadata=metadata, ome=True)
+    elif kind == "imagej_12bit_range":  # 11 bits of data, a declared 12-bit range
+        tifffile.imwrite(path, _grey(9, top=2000), imagej=True, metadata={"min": 0.0, "max": 4095.0})
     elif kind == "metaseries":
         tifffile.imwrite(path, grey, description=METASERIES, metadata=None)  # one ImageDescription
     else:
@@ -98,7 +100,7 @@ def _write(kind: str, folder: Path) -> Path:
 
 KINDS = [name for name, _ in LOSSLESS] + [
     "rgb16_planar", "rgb8_jpeg_tiles", "grey8_jpeg_strips", "float32", "int16", "max_sample_value_14",
-    "pages", "imagej_z", "ome_bright_field", "ome_rgb", "metaseries",
+    "pages", "imagej_z", "imagej_12bit_range", "ome_bright_field", "ome_rgb", "metaseries",
 ]  # fmt: skip
 
 
@@ -137,11 +139,12 @@ def test_browser_takes_the_same_plane_channel_and_window_options(origin_page: An
         ("pages", {"plane": 2}, {"plane": 2}),
         ("imagej_z", {"plane": 0}, {"plane": 0}),
         ("ome_no_bright_field", {"channel": "GFP"}, {"channel": "GFP"}),
-        ("uncompressed", {}, {"window": {"low": 0, "high": 65535}}),
+        ("uncompressed", {"window": Window(0.0, 65535.0)}, {"window": {"low": 0, "high": 65535}}),
+        ("lzw", {"window": "percentile"}, {"window": "percentile"}),
+        ("rgb16_planar", {"window": "percentile"}, {"window": "percentile"}),
     ):
         path = _write(kind, tmp_path)
-        window = Window(0.0, 65535.0) if "window" in js else None
-        expected = decode_image(path, window=window, **options)
+        expected = decode_image(path, **options)
         got = _browser(origin_page, path, **js)
         assert np.array_equal(got["rgb"], expected.rgb), kind
         assert got["warnings"] == list(expected.warnings), kind
@@ -188,14 +191,16 @@ _RULE = """async ([values, kind]) => {
   const samples = kind === 'float32' ? Float32Array.from(values) : Uint16Array.from(values);
   const own = p.dataWindow(samples);
   const plate = p.plateWindow([own, p.dataWindow(Uint16Array.from([6700]))]);
-  return { own, plate, bytes: Array.from(p.windowToUint8(samples, own)),
-           plateBytes: Array.from(p.windowToUint8(samples, plate)) };
+  const stretch = p.percentileWindow(samples);
+  return { own, plate, stretch, bytes: Array.from(p.windowToUint8(samples, own)),
+           plateBytes: Array.from(p.windowToUint8(samples, plate)),
+           stretchBytes: Array.from(p.windowToUint8(samples, stretch)) };
 }"""
 
 
 @pytest.mark.parametrize("kind", ["uint16", "float32"])
 def test_bit_depth_rule_twins_agree(origin_page: Any, kind: str):
-    from training.preprocess import data_window, plate_window, to_uint8
+    from training.preprocess import data_window, percentile_window, plate_window, to_uint8
 
     rng = np.random.default_rng(7)
     samples = rng.integers(0, 3901, 5000).astype(kind)
@@ -207,6 +212,9 @@ def test_bit_depth_rule_twins_agree(origin_page: Any, kind: str):
     assert got["own"] == own.to_dict() and got["plate"] == plate.to_dict()
     assert got["bytes"] == to_uint8(samples, own).tolist()
     assert got["plateBytes"] == to_uint8(samples, plate).tolist()
+    stretch = percentile_window(samples)
+    assert got["stretch"] == stretch.to_dict()
+    assert got["stretchBytes"] == to_uint8(samples, stretch).tolist()
 
 
 #: TIFF variants of 12-bit data scored on the page (OD450 vs Keras on the same pixels).

@@ -17,6 +17,7 @@ from training.preprocess import (
     bits_needed,
     data_window,
     decode_image,
+    percentile_window,
     plate_window,
     robust_max,
     to_uint8,
@@ -108,3 +109,27 @@ def test_a_given_window_replaces_the_images_own(tmp_path: Path):
     decoded = decode_image(tmp_path / "a.tif", window=Window(0.0, 65535.0))
     assert int(decoded.rgb[0, 0, 0]) == 8 and decoded.data_window is not None
     assert decoded.data_window.bits == 11  # the image's own window is still reported, for plate_window
+
+
+def test_the_percentile_stretch_is_asked_for_only(tmp_path: Path):
+    samples = np.arange(10_000, dtype=np.uint16).reshape(100, 100) + 1000  # 1,000 … 10,999
+    window = percentile_window(samples)
+    assert (window.low, window.high, window.bits) == (1010.0, 10989.0, None)  # ranks 10 and 9,989
+    assert percentile_window(np.full((4, 4), 7, np.uint16)) == data_window(np.full((4, 4), 7, np.uint16))
+    tifffile.imwrite(tmp_path / "a.tif", samples)
+    assert decode_image(tmp_path / "a.tif").window == data_window(samples)  # not by default
+    stretched = decode_image(tmp_path / "a.tif", window="percentile")
+    assert stretched.window == window and stretched.rgb.min() == 0 and stretched.rgb.max() == 255
+    with pytest.raises(ValueError, match="window must be"):
+        decode_image(tmp_path / "a.tif", window="auto")  # type: ignore[arg-type]
+
+
+def test_an_imagej_bit_depth_display_range_declares_the_bits(tmp_path: Path):
+    samples = np.random.default_rng(2).integers(0, 2000, (20, 30), dtype=np.uint16)  # 11 bits of data
+    tifffile.imwrite(tmp_path / "ij.tif", samples, imagej=True, metadata={"min": 0.0, "max": 4095.0})
+    decoded = decode_image(tmp_path / "ij.tif")
+    assert decoded.window is not None and decoded.window.high == 4095
+    assert decoded.window.source == "12-bit, as the file declares (ImageJ display range)"
+    tifffile.imwrite(tmp_path / "auto.tif", samples, imagej=True, metadata={"min": 37.0, "max": 1800.0})
+    auto = decode_image(tmp_path / "auto.tif").window
+    assert auto is not None and auto.high == 2047  # an auto-contrast range is a viewing choice: not used

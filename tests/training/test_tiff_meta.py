@@ -42,7 +42,11 @@ METASERIES = (
 #: (function name, arguments, expected result): both sides are held to these.
 CASES = [
     ("parse_imagej", [IMAGEJ_HYPERSTACK],
-     {"images": 10, "channels": 2, "slices": 5, "frames": 1, "unit": "µm"}),
+     {"images": 10, "channels": 2, "slices": 5, "frames": 1, "unit": "µm", "display_bits": None}),
+    ("parse_imagej", ["ImageJ=1.54f\nmin=0.0\nmax=4095.0\n"],
+     {"images": 1, "channels": 1, "slices": 1, "frames": 1, "unit": None, "display_bits": 12}),
+    ("parse_imagej", ["ImageJ=1.54f\nmin=112.0\nmax=3870.0\n"],  # auto-contrast: a viewing choice
+     {"images": 1, "channels": 1, "slices": 1, "frames": 1, "unit": None, "display_bits": None}),
     ("parse_imagej", ["not imagej"], None),
     ("parse_metaseries", [METASERIES],
      {"pixel_size_um": [1.3622, 1.3622], "camera_bits": 12, "objective": "4X Plan Apo"}),
