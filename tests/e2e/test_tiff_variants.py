@@ -17,7 +17,16 @@ import numpy as np
 import pytest
 import tifffile
 
-from tests.e2e.conftest import INPUT_SIZE, Fixture, Server, open_app, rows, wait_scored, well_image
+from tests.e2e.conftest import (
+    INPUT_SIZE,
+    Fixture,
+    Server,
+    open_app,
+    rows,
+    scored_od450,
+    wait_scored,
+    well_image,
+)
 from tests.training.test_tiff import LOSSLESS
 from tests.training.test_tiff_meta import CASES, IMAGEJ_HYPERSTACK, METASERIES, OME_TWO_CHANNELS
 from training.preprocess import Window, decode_image, load_rgb, preprocess
@@ -238,10 +247,7 @@ def test_12bit_data_in_16bit_tiff_variants_give_keras_od450_on_the_page(
             assert np.array_equal(preprocess(path, INPUT_SIZE), preprocess(jpeg, INPUT_SIZE))
             uploads.append(path)
             expected[path.name] = fixture.plate[jpeg.name]["keras_od450"]
-    open_app(page, server)
-    page.set_input_files("#file-input", [str(p) for p in uploads])
-    wait_scored(page)
-    od = {r["name"]: r["od450"] for r in rows(page)}
+    od = scored_od450(page, server, uploads)
     assert set(od) == set(expected)
     for variant in SCORED:
         gaps = [abs(od[n] - expected[n]) for n in od if n.endswith(f"_{variant}.tif")]
@@ -290,3 +296,58 @@ def test_a_plate_at_another_scale_than_the_models_training_images_is_warned_per_
             assert "µm/px" not in notes[name], notes[name]
         else:
             assert text in notes[name], notes[name]
+
+
+_THUMB = """async ([low, high]) => {
+  const { thumbnailRGBA } = await import('/static/js/preprocess.js');
+  const size = 32;
+  const input = new Float32Array(size * size * 3);
+  for (let i = 0; i < size * size; i++) {
+    input.fill(low + ((high - low) * (i % size)) / (size - 1), 3 * i, 3 * i + 3);  // a ramp along x
+  }
+  const t = thumbnailRGBA(input, size, 64, 64, 16);
+  const grey = Array.from(t.rgba).filter((_, k) => k % 4 === 0);
+  return { min: Math.min(...grey), max: Math.max(...grey), range: t.range };
+}"""
+
+
+def test_thumbnails_are_shown_with_display_contrast_whatever_the_model_saw(origin_page: Any):
+    """A dim, flat-looking model input (grey 100–110) is shown from black to white; a uniform one as it is."""
+    dim = origin_page.evaluate(_THUMB, [100, 110])
+    assert dim["min"] == 0 and dim["max"] == 255
+    assert 100 <= dim["range"]["low"] < dim["range"]["high"] <= 110
+    uniform = origin_page.evaluate(_THUMB, [120, 120])
+    assert uniform["min"] == uniform["max"] == 120
+
+
+_INSPECT = """async (files) => {
+  const worker = new Worker('/static/js/worker.js', { type: 'module' });
+  const ask = (message) => new Promise((resolve) => {
+    worker.onmessage = (event) => resolve(event.data);
+    worker.postMessage(message);
+  });
+  const out = [];
+  for (const [b64, options] of files) {
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    out.push(await ask({ type: 'inspect', id: out.length, file: new Blob([bytes]), ...options }));
+  }
+  worker.terminate();
+  return out;
+}"""
+
+
+def test_the_worker_says_what_a_file_holds_without_a_model(origin_page: Any, tmp_path: Path):
+    """The 'inspect' message (worker.js protocol): the page can list planes and channels before scoring."""
+    ome = _write("ome_no_bright_field", tmp_path)
+    stack = _write("imagej_z", tmp_path)
+    asked = [(ome, {}), (ome, {"channel": "GFP"}), (stack, {"plane": 4})]
+    got = origin_page.evaluate(
+        _INSPECT, [[base64.b64encode(path.read_bytes()).decode(), options] for path, options in asked]
+    )
+    assert got[0]["type"] == "problem" and got[0]["kind"] == "choose_channel"
+    assert [c["name"] for c in got[0]["channels"]] == ["DAPI", "GFP"]
+    assert got[1]["type"] == "inspected"
+    assert got[1]["image"]["selection"]["channel_name"] == "GFP"
+    assert got[1]["image"]["pixel_size"]["x_um"] == pytest.approx(0.65)
+    assert got[2]["image"]["selection"]["plane"] == 4 and got[2]["image"]["selection"]["planes"] == 5
+    assert got[2]["warnings"] == ["plane 5 of 5 was used, as chosen"]

@@ -37,6 +37,7 @@ LOSSLESS: list[tuple[str, dict[str, Any]]] = [
     ("bigtiff", {"bigtiff": True}),
     ("bigtiff_tiles_deflate", {"bigtiff": True, "tile": (32, 32), "compression": "zlib"}),
     ("big_endian", {"byteorder": ">"}),
+    ("packed_12bit", {"bitspersample": 12}),  # BitsPerSample 12: declares the bits too
 ]
 
 
@@ -49,6 +50,7 @@ def test_lossless_variants_give_back_the_stored_samples(tmp_path: Path, name: st
     assert read.samples.dtype == np.uint16
     assert np.array_equal(read.samples, samples)
     assert read.selection.planes == 1 and read.selection.channels == 1 and read.warnings == ()
+    assert read.declared_bits == (12 if name == "packed_12bit" else None)
 
 
 def test_rgb_planar_and_interleaved_give_the_same_samples(tmp_path: Path):
