@@ -16,7 +16,8 @@ from training.tiffmeta import (
 )
 
 OME_TWO_CHANNELS = """<?xml version="1.0" encoding="UTF-8"?>
-<OME xmlns="http://www.openmicroscopy.org/Schemas/OME/2016-06" UUID="urn:uuid:1">
+<OME xmlns="http://www.openmicroscopy.org/Schemas/OME/2016-06"
+     UUID="urn:uuid:00000000-0000-4000-8000-000000000001">
  <Instrument ID="Instrument:0"><Objective ID="Objective:0" NominalMagnification="10"/></Instrument>
  <Image ID="Image:0"><ObjectiveSettings ID="Objective:0"/>
   <Pixels ID="Pixels:0" DimensionOrder="XYCZT" Type="uint16" SignificantBits="12" SizeX="8" SizeY="6"
@@ -101,7 +102,7 @@ def test_ome_planes_stored_in_another_file_are_left_out():
     xml = OME_TWO_CHANNELS.replace(
         '<TiffData IFD="0" PlaneCount="6"/>',
         '<TiffData IFD="0" PlaneCount="3"/><TiffData FirstZ="1" FirstC="1" IFD="0" PlaneCount="3">'
-        '<UUID FileName="other.ome.tif">urn:uuid:2</UUID></TiffData>',
+        '<UUID FileName="other.ome.tif">urn:uuid:00000000-0000-4000-8000-000000000002</UUID></TiffData>',
     )
     ome = parse_ome(xml)
     assert ome is not None
@@ -113,3 +114,31 @@ def test_length_units():
     assert length_um("0.5", "mm") == pytest.approx(500) and length_um(-1, "µm") is None
     assert resolution_pixel_size(None, None, 3) is None
     assert parse_metaseries("plain text") is None
+
+
+def test_ome_reader_agrees_with_ome_types(tmp_path):
+    """The small reader (twinned in the page, which has no XML library in a worker) against ome-types."""
+    import numpy as np
+    import tifffile
+    from ome_types import from_xml
+
+    path = tmp_path / "a.ome.tif"
+    metadata = {
+        "axes": "ZCYX", "Channel": {"Name": ["DAPI", "Phase"]},
+        "PhysicalSizeX": 325, "PhysicalSizeXUnit": "nm", "PhysicalSizeY": 0.325, "PhysicalSizeYUnit": "µm",
+    }  # fmt: skip
+    tifffile.imwrite(path, np.zeros((3, 2, 8, 8), np.uint16), metadata=metadata)
+    for xml in (tifffile.TiffFile(path).ome_metadata or "", OME_TWO_CHANNELS):
+        ours, theirs = parse_ome(xml), from_xml(xml).images[0].pixels
+        assert ours is not None
+        assert (ours["size_z"], ours["size_c"], ours["size_t"]) == (
+            theirs.size_z,
+            theirs.size_c,
+            theirs.size_t,
+        )
+        assert ours["dimension_order"] == theirs.dimension_order.value
+        assert [c["name"] for c in ours["channels"]] == [c.name for c in theirs.channels]
+        to_um = {"nm": 1e-3, "µm": 1.0}
+        x_um = theirs.physical_size_x * to_um[theirs.physical_size_x_unit.value]
+        y_um = theirs.physical_size_y * to_um[theirs.physical_size_y_unit.value]
+        assert ours["pixel_size_um"] == pytest.approx([x_um, y_um])
