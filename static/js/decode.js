@@ -1,28 +1,24 @@
-// Decoding an image file to 8-bit pixels, as training/preprocess.py `load_rgb(path, reduce_for=S)` does:
+// Decoding an image file to 8-bit pixels, as training/preprocess.py `decode_image(path, reduce_for=S)` does:
 // a JPEG at the rule's reduced scale (jpeg.js), everything else in full; EXIF orientation applied, no colour
 // management, alpha ignored later. Runs in a Web Worker (WebCodecs, or createImageBitmap then a VideoFrame
-// copy or an OffscreenCanvas); no DOM, no TF.js. One decoder per format: TIFF (UTIF.js) and 16-bit PNG
-// (pako) are decoded here, mapped to 8 bit by training's to_uint8 rule.
+// copy or an OffscreenCanvas: bitmap.js); no DOM, no TF.js. Images of more than 8 bits — TIFFs (tiff.js:
+// which plane and channel, what the file declares) and 16-bit PNGs (pako) — are mapped to 8 bit by the
+// bit-depth rule of training/preprocess.py (preprocess.js).
+import { decodeWithBrowser } from './bitmap.js';
 import { decodeJpegReduced } from './jpeg.js';
+import { dataWindow, percentileWindow, windowToUint8 } from './preprocess.js';
+import { ImageProblem } from './problem.js';
+import { readTiff } from './tiff.js';
 
-/** A file that cannot become a model input; `kind` says why in one word, `message` in plain words. */
-export class ImageProblem extends Error {
-  /**
-   * @param {'not_image'|'corrupt'|'unsupported'|'too_small'} kind
-   * @param {string} message
-   */
-  constructor(kind, message) {
-    super(message);
-    this.name = 'ImageProblem';
-    this.kind = kind;
-  }
-}
+export { ImageProblem };
 
 const SIGNATURES = [
   ['jpeg', [0xff, 0xd8, 0xff]],
   ['png', [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]],
   ['tiff', [0x49, 0x49, 0x2a, 0x00]],
   ['tiff', [0x4d, 0x4d, 0x00, 0x2a]],
+  ['tiff', [0x49, 0x49, 0x2b, 0x00]], // BigTIFF
+  ['tiff', [0x4d, 0x4d, 0x00, 0x2b]],
   ['bmp', [0x42, 0x4d]],
   ['gif', [0x47, 0x49, 0x46, 0x38]],
 ];
@@ -61,120 +57,71 @@ function describeBytes(head) {
   return 'its contents are not a known image format';
 }
 
-/**
- * The pixels of an ImageBitmap as they are stored, through a VideoFrame copy: no premultiplied alpha, and
- * about twice as fast as drawing to a canvas. Null when the frame is not a plain 4-byte RGB(A) image in the
- * bitmap's own orientation (e.g. an EXIF-rotated JPEG is a rotated frame): the caller then uses a canvas.
- */
-async function framePixels(bitmap) {
-  if (typeof VideoFrame === 'undefined' || !('rotation' in VideoFrame.prototype)) return null;
-  const frame = new VideoFrame(bitmap, { timestamp: 0 });
-  try {
-    const { width, height } = bitmap;
-    const plain =
-      ['RGBA', 'RGBX', 'BGRA', 'BGRX'].includes(frame.format) &&
-      frame.rotation === 0 &&
-      !frame.flip &&
-      frame.codedWidth === width &&
-      frame.codedHeight === height &&
-      frame.visibleRect.x === 0 &&
-      frame.visibleRect.y === 0 &&
-      frame.visibleRect.width === width &&
-      frame.visibleRect.height === height;
-    if (!plain) return null;
-    const pixels = new Uint8ClampedArray(frame.allocationSize());
-    const [plane] = await frame.copyTo(pixels);
-    if (plane.offset !== 0 || plane.stride !== width * 4 || pixels.length !== width * height * 4) return null;
-    return { pixels, order: frame.format.startsWith('BGR') ? 'BGRA' : 'RGBA', warnings: [] };
-  } finally {
-    frame.close();
-  }
-}
-
-/** The pixels of an ImageBitmap through a 2D canvas (which stores premultiplied colours). */
-function canvasPixels(bitmap) {
-  const { width, height } = bitmap;
-  const canvas = new OffscreenCanvas(width, height);
-  const ctx = canvas.getContext('2d', { willReadFrequently: true, alpha: true });
-  ctx.drawImage(bitmap, 0, 0);
-  const pixels = ctx.getImageData(0, 0, width, height).data;
-  const warnings = [];
-  for (let i = 3; i < pixels.length; i += 4) {
-    if (pixels[i] !== 255) {
-      warnings.push(
-        "image has transparent pixels: their colours may differ slightly from training's decoding",
-      );
-      break;
-    }
-  }
-  return { pixels, order: 'RGBA', warnings };
-}
-
-async function decodeWithBrowser(blob, format) {
-  let bitmap;
-  try {
-    bitmap = await createImageBitmap(blob, {
-      premultiplyAlpha: 'none',
-      colorSpaceConversion: 'none',
-      imageOrientation: 'from-image',
-    });
-  } catch (err) {
-    throw new ImageProblem('corrupt', `corrupt or unreadable ${format.toUpperCase()} file (${err.message})`);
-  }
-  try {
-    const { width, height } = bitmap;
-    const read = (await framePixels(bitmap)) ?? canvasPixels(bitmap);
-    return { ...read, width, height };
-  } finally {
-    bitmap.close();
-  }
-}
-
-// ------------------------------------------------------------------ 16-bit PNG and TIFF (own decoders)
+// ------------------------------------------------------------------ more than 8 bits: PNG and TIFF
 //
-// 16 → 8 bit follows training/preprocess.py `to_uint8`: round(v · 255 / 65535), half up, in float64
-// (Chromium's own 16-bit PNG conversion differs from it by up to 1 level, so 16-bit PNGs are decoded here).
-
-const SCALE16 = 255 / 65535;
-let lut16 = null;
-
-/** to_uint8 for 16-bit values: a 65536-entry table. */
-function table16() {
-  if (!lut16) {
-    lut16 = new Uint8Array(65536);
-    for (let v = 0; v < 65536; v++) lut16[v] = Math.min(255, Math.floor(v * SCALE16 + 0.5));
-  }
-  return lut16;
-}
+// Images of more than 8 bits are mapped to 8 bit by the bit-depth rule of training/preprocess.py
+// (preprocess.js dataWindow/windowToUint8), so 16-bit PNGs are decoded here, not by Chromium (which divides
+// by 65,535), and TIFFs by tiff.js.
 
 /**
- * Samples (grey, grey+alpha, RGB or RGBA; 8 or 16 bit) → RGBA bytes, as training's `_as_rgb(to_uint8(·))`.
+ * Interleaved samples (1 grey or 3 RGB per pixel, any numeric type) → RGBA bytes by the bit-depth rule.
  *
- * @param {Uint8Array|Uint16Array} samples  row-major, interleaved, `channels` per pixel, in native order
+ * @param {ArrayLike<number>} samples  (height, width, channels)
+ * @param {number} width
+ * @param {number} height
+ * @param {1|3} channels
+ * @param {{window?: object|string|null, declaredBits?: number|null, declaredSource?: string|null}} [rule]
+ *   window: the worker's `window` option — {low, high} (e.g. preprocess.plateWindow) or 'percentile' (each
+ *   image's percentileWindow); default the image's own dataWindow
+ * @returns {{pixels: Uint8ClampedArray, window: object|null, dataWindow: object|null}}  windows null for
+ *   8-bit samples (used as they are)
  */
-function toRGBA(samples, width, height, channels, bits) {
-  const map = bits === 16 ? table16() : null;
+function samplesToRGBA(
+  samples,
+  width,
+  height,
+  channels,
+  { window = null, declaredBits = null, declaredSource = null } = {},
+) {
+  const eight = samples instanceof Uint8Array || samples instanceof Uint8ClampedArray;
+  const own = eight ? null : dataWindow(samples, { declaredBits, declaredSource });
+  const used = eight ? null : window === 'percentile' ? percentileWindow(samples) : (window ?? own);
+  const bytes = eight ? samples : windowToUint8(samples, used);
   const n = width * height;
-  const out = new Uint8ClampedArray(n * 4);
-  const value = map ? (i) => map[samples[i]] : (i) => samples[i];
-  if (channels <= 2) {
-    // grey (± alpha): one table look-up per pixel, written to three channels
-    for (let p = 0, s = 0, q = 0; p < n; p++, s += channels, q += 4) {
-      const g = value(s);
-      out[q] = g;
-      out[q + 1] = g;
-      out[q + 2] = g;
-      out[q + 3] = 255;
-    }
-  } else {
-    for (let p = 0, s = 0, q = 0; p < n; p++, s += channels, q += 4) {
-      out[q] = value(s);
-      out[q + 1] = value(s + 1);
-      out[q + 2] = value(s + 2);
-      out[q + 3] = 255;
-    }
+  const pixels = new Uint8ClampedArray(n * 4);
+  for (let p = 0, s = 0, q = 0; p < n; p++, s += channels, q += 4) {
+    const grey = bytes[s];
+    pixels[q] = grey;
+    pixels[q + 1] = channels === 3 ? bytes[s + 1] : grey;
+    pixels[q + 2] = channels === 3 ? bytes[s + 2] : grey;
+    pixels[q + 3] = 255;
   }
-  return out;
+  return { pixels, window: used, dataWindow: own };
+}
+
+/** The `image` object of a decoded file (training/preprocess.py DecodedImage.info()). */
+function imageInfo({
+  window = null,
+  dataWindow: own = null,
+  selection = null,
+  pixelSize = null,
+  objective = null,
+}) {
+  return {
+    window,
+    data_window: own,
+    selection: selection ?? {
+      plane: 0,
+      planes: 1,
+      plane_axis: 'none',
+      channel: 0,
+      channels: 1,
+      channel_name: null,
+      timepoints: 1,
+    },
+    pixel_size: pixelSize,
+    objective,
+  };
 }
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -194,17 +141,12 @@ function samples16(bytes, count, bigEndian) {
 }
 
 async function loadScript(path) {
-  await import(path); // classic UMD scripts: they set self.pako / self.UTIF
+  await import(path); // a classic UMD script: it sets self.pako
 }
 
-async function vendor(name) {
-  if (name === 'UTIF' && !globalThis.UTIF) {
-    if (!globalThis.pako) await loadScript('../vendor/pako.min.js');
-    await loadScript('../vendor/UTIF.js');
-  } else if (name === 'pako' && !globalThis.pako) {
-    await loadScript('../vendor/pako.min.js');
-  }
-  return globalThis[name];
+async function vendorPako() {
+  if (!globalThis.pako) await loadScript('../vendor/pako.min.js');
+  return globalThis.pako;
 }
 
 /** Header of a PNG: {width, height, bitDepth, colorType, interlace}. */
@@ -222,9 +164,9 @@ function pngHeader(bytes) {
 
 const PNG_CHANNELS = { 0: 1, 2: 3, 4: 2, 6: 4 };
 
-/** A 16-bit, non-interlaced PNG decoded with pako (filters undone here); values mapped by to_uint8. */
-async function decodePng16(bytes, header) {
-  const pako = await vendor('pako');
+/** A 16-bit, non-interlaced PNG decoded with pako (filters undone here), mapped by the bit-depth rule. */
+async function decodePng16(bytes, header, rule) {
+  const pako = await vendorPako();
   const { width, height, colorType } = header;
   const channels = PNG_CHANNELS[colorType];
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -271,74 +213,49 @@ async function decodePng16(bytes, header) {
       data[row + x] = v & 255;
     }
   }
-  const pixels = toRGBA(samples16(data, width * height * channels, true), width, height, channels, 16);
-  return { pixels, order: 'RGBA', width, height, warnings: [] };
+  const all = samples16(data, width * height * channels, true);
+  const colour = channels >= 3 ? 3 : 1; // alpha dropped
+  const samples = colour === channels ? all : new Uint16Array(width * height * colour);
+  if (samples !== all) {
+    for (let p = 0, s = 0, o = 0; p < width * height; p++, s += channels, o += colour) {
+      for (let k = 0; k < colour; k++) samples[o + k] = all[s + k];
+    }
+  }
+  const mapped = samplesToRGBA(samples, width, height, colour, rule);
+  return { pixels: mapped.pixels, order: 'RGBA', width, height, warnings: [], image: imageInfo(mapped) };
 }
 
-async function decodePng(blob, format) {
+async function decodePng(blob, format, _reduceFor, rule) {
   const bytes = new Uint8Array(await blob.arrayBuffer());
   const header = pngHeader(bytes);
   if (header && header.bitDepth === 16 && PNG_CHANNELS[header.colorType] !== undefined) {
-    if (header.interlace === 0) return decodePng16(bytes, header);
+    if (header.interlace === 0) return decodePng16(bytes, header, rule);
     const decoded = await decodeWithBrowser(blob, format);
     decoded.warnings.push(
-      'interlaced 16-bit PNG: converted to 8 bit by the browser, which may differ from the training rule ' +
-        'by 1 grey level',
+      "interlaced 16-bit PNG: converted to 8 bit by the browser (÷ 65,535), not by training's bit-depth rule: " +
+        'save it without interlacing',
     );
     return decoded;
   }
   return decodeWithBrowser(blob, format);
 }
 
-/** A TIFF's first page (UTIF.js): 8- or 16-bit unsigned, grey or RGB (± alpha); 16 → 8 bit by to_uint8. */
-async function decodeTiff(blob) {
-  const UTIF = await vendor('UTIF');
-  const buffer = await blob.arrayBuffer();
-  let pages;
-  let page;
-  try {
-    pages = UTIF.decode(buffer).filter((p) => p.t256 && p.t257);
-    if (!pages.length) throw new Error('no image in the file');
-    page = pages[0];
-    UTIF.decodeImage(buffer, page);
-  } catch (err) {
-    throw new ImageProblem('corrupt', `corrupt or unreadable TIFF file (${err.message ?? err})`);
-  }
-  const { width, height, data } = page;
-  const bits = page.t258?.[0] ?? 1;
-  const channels = page.t277?.[0] ?? 1;
-  const photometric = page.t262?.[0] ?? 1;
-  const sampleFormat = page.t339?.[0] ?? 1;
-  const planar = page.t284?.[0] ?? 1;
-  const what = `${bits}-bit, ${channels} channel${channels > 1 ? 's' : ''}, photometric ${photometric}`;
-  if (
-    ![8, 16].includes(bits) ||
-    sampleFormat !== 1 ||
-    planar !== 1 ||
-    ![0, 1, 2].includes(photometric) ||
-    channels < 1 ||
-    channels > 4 ||
-    (photometric === 2) !== channels >= 3
-  ) {
-    throw new ImageProblem(
-      'unsupported',
-      `this TIFF (${what}${sampleFormat !== 1 ? ', not unsigned integer' : ''}${planar !== 1 ? ', planar' : ''})` +
-        ' cannot be read here: export it as an 8- or 16-bit grey or RGB TIFF, PNG or JPEG',
-    );
-  }
-  if (!data || data.length < width * height * channels * (bits / 8)) {
-    throw new ImageProblem('corrupt', 'truncated or unsupported (compressed?) TIFF file');
-  }
-  // UTIF.js leaves 16-bit samples little-endian.
-  const count = width * height * channels;
-  const samples = bits === 8 ? data : samples16(data, count, false);
-  const pixels = toRGBA(samples, width, height, channels, bits);
-  const warnings = [];
-  if (pages.length > 1)
-    warnings.push(`multi-page TIFF (${pages.length} pages): only the first page was used`);
-  if (photometric === 0)
-    warnings.push('TIFF stores white as zero: used as stored (as training does), not inverted');
-  return { pixels, order: 'RGBA', width, height, warnings };
+/** A TIFF's plane and channel (tiff.js: the `plane` and `channel` options), mapped by the bit-depth rule. */
+async function decodeTiff(blob, _format, _reduceFor, { window = null, plane = null, channel = null } = {}) {
+  const read = await readTiff(await blob.arrayBuffer(), { plane, channel, fileName: blob.name ?? null });
+  const mapped = samplesToRGBA(read.samples, read.width, read.height, read.channels, {
+    window,
+    declaredBits: read.declaredBits,
+    declaredSource: read.declaredSource,
+  });
+  return {
+    pixels: mapped.pixels,
+    order: 'RGBA',
+    width: read.width,
+    height: read.height,
+    warnings: read.warnings,
+    image: imageInfo({ ...mapped, ...read }),
+  };
 }
 
 /**
@@ -374,15 +291,24 @@ const DECODERS = {
  * Decode an image file to RGBA pixels.
  *
  * @param {Blob} file  a File from the picker or a drop
- * @param {{reduceFor?: number}} [options]  reduceFor: the model input side (px) the image is decoded for:
- *   a JPEG is then decoded at the rule's reduced scale (jpeg.js); omitted: in full
+ * @param {{reduceFor?: number, plane?: number|null, channel?: number|string|null,
+ *   window?: {low: number, high: number}|'percentile'|null}} [options]  reduceFor: the model input side
+ *   (px) the image is decoded for: a JPEG is then decoded at the rule's reduced scale (jpeg.js); omitted: in
+ *   full. plane, channel: which plane (index from 0) and channel (index from 0, or its name) of a TIFF
+ *   (tiff.js; default its rule). window: map images of more than 8 bits by this window (preprocess.js
+ *   plateWindow), or by each image's 0.1th–99.9th percentiles ('percentile': preprocess.js
+ *   percentileWindow), instead of their own
  * @returns {Promise<{pixels: Uint8ClampedArray|Uint8Array, order: 'RGBA'|'BGRA', width: number,
- *   height: number, imageWidth: number, imageHeight: number, format: string, warnings: string[]}>}
- *   pixels: (height, width, 4) bytes in `order`; imageWidth × imageHeight: the image's own size (px),
- *   larger than width × height when the JPEG was decoded reduced
- * @throws {ImageProblem}  not an image, corrupt or truncated, or a format this page cannot read yet
+ *   height: number, imageWidth: number, imageHeight: number, format: string, warnings: string[],
+ *   image: {window: object|null, data_window: object|null, selection: object, pixel_size: object|null,
+ *   objective: string|null}}>}  pixels: (height, width, 4) bytes in `order`; imageWidth × imageHeight: the
+ *   image's own size (px), larger than width × height when the JPEG was decoded reduced; image: what was
+ *   chosen and read (training/preprocess.py DecodedImage.info(): the window used and the image's own, the
+ *   plane and channel, the pixel size in µm and the objective when the file says)
+ * @throws {ImageProblem}  not an image, corrupt or truncated, a format this page cannot read yet, a
+ *   multi-channel file whose channel must be chosen ('choose_channel'), or a plane/channel it lacks
  */
-export async function decodeImage(file, { reduceFor } = {}) {
+export async function decodeImage(file, { reduceFor, plane = null, channel = null, window = null } = {}) {
   const head = new Uint8Array(await file.slice(0, 16).arrayBuffer());
   const format = sniffFormat(head);
   if (format === null) {
@@ -404,6 +330,12 @@ export async function decodeImage(file, { reduceFor } = {}) {
       );
     }
   }
-  const decoded = await decoder(file, format, reduceFor);
-  return { imageWidth: decoded.width, imageHeight: decoded.height, ...decoded, format };
+  const decoded = await decoder(file, format, reduceFor, { plane, channel, window });
+  return {
+    imageWidth: decoded.width,
+    imageHeight: decoded.height,
+    image: imageInfo({}),
+    ...decoded,
+    format,
+  };
 }

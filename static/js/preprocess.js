@@ -1,10 +1,177 @@
-// The browser twin of training/preprocess.py: whole-image area-average downscale, float32 0–255.
-// Pure functions on typed arrays (no DOM, no TF.js), so they run in a Web Worker and in tests alike.
+// The browser twin of training/preprocess.py: the bit-depth rule (images of more than 8 bits → 8 bit) and
+// the whole-image area-average downscale, float32 0–255. Pure functions on typed arrays (no DOM, no TF.js),
+// so they run in a Web Worker and in tests alike.
 //
-// The rule (see training/preprocess.py): decode to 8-bit RGB (decode.js), then area-average the whole image
-// to size × size — rows first, then columns — where output i along an axis is (F((i+1)·s) − F(i·s)) / s,
-// s = n_in / n_out, F(x) = sum of the pixels below floor(x) + frac(x) · pixel floor(x), computed with float64
-// running (prefix) sums. The result stays float (no rounding) and is fed to the model as raw 0–255 values.
+// The rule (see training/preprocess.py): decode to 8-bit RGB (decode.js; more than 8 bits mapped by the
+// bit-depth rule, "Bit depth" in training/preprocess.py's docstring, the one description of it: robustMax,
+// dataWindow, windowToUint8, plateWindow below), then area-average the whole image to size × size — rows
+// first, then columns — where output i along an axis is (F((i+1)·s) − F(i·s)) / s, s = n_in / n_out,
+// F(x) = sum of the pixels below floor(x) + frac(x) · pixel floor(x), computed with float64 running (prefix)
+// sums. The result stays float (no rounding) and is fed to the model as raw 0–255 values.
+
+// ------------------------------------------------------------------ bit depth (training/preprocess.py)
+
+/** The robust maximum leaves out the top ⌊n / ROBUST_DIVISOR⌋ samples (0.1 %). */
+export const ROBUST_DIVISOR = 1000;
+
+const isFloatArray = (a) => a instanceof Float32Array || a instanceof Float64Array;
+
+/**
+ * The finite samples' values at 0-based `ranks` of their ascending order (an empty array when there is no
+ * finite sample).
+ *
+ * @param {ArrayLike<number>} samples  a typed array of any numeric type
+ * @param {(n: number) => number[]} ranksOf  the ranks wanted, given the number n of finite samples
+ * @returns {number[]}
+ */
+function orderStatistics(samples, ranksOf) {
+  if (samples instanceof Uint16Array || samples instanceof Uint8Array) {
+    // A histogram: exact, and fast for the common case.
+    const n = samples.length;
+    if (n === 0) return [];
+    const counts = new Uint32Array(samples instanceof Uint16Array ? 65536 : 256);
+    for (let i = 0; i < n; i++) counts[samples[i]]++;
+    return ranksOf(n).map((rank) => {
+      for (let v = 0, below = 0; v < counts.length; v++) {
+        below += counts[v];
+        if (below > rank) return v;
+      }
+      return counts.length - 1;
+    });
+  }
+  let finite = Float64Array.from(samples);
+  if (isFloatArray(samples)) finite = finite.filter(Number.isFinite);
+  if (finite.length === 0) return [];
+  finite.sort();
+  return ranksOf(finite.length).map((rank) => finite[rank]);
+}
+
+/**
+ * The robust maximum of the bit-depth rule: the finite samples sorted ascending, the one at 0-based rank
+ * n − 1 − ⌊n / 1000⌋ (0 when there is none). training/preprocess.py `robust_max`.
+ *
+ * @param {ArrayLike<number>} samples  a typed array of any numeric type
+ * @returns {number}
+ */
+export function robustMax(samples) {
+  const [top] = orderStatistics(samples, (n) => [n - 1 - Math.floor(n / ROBUST_DIVISOR)]);
+  return top ?? 0;
+}
+
+/** The smallest b ≥ 8 with value < 2^b (training/preprocess.py `bits_needed`). */
+export function bitsNeeded(value) {
+  let bits = 8;
+  while (2 ** bits <= value) bits++;
+  return bits;
+}
+
+/**
+ * An image's own window by the bit-depth rule: [0, 2^b − 1], or 0–1 for floats whose robust maximum is at
+ * most 1. training/preprocess.py `data_window`.
+ *
+ * @param {ArrayLike<number>} samples  the chosen plane's grey or colour samples (no alpha), not Uint8
+ * @param {{declaredBits?: number|null, declaredSource?: string|null}} [declared]  significant bits the file
+ *   declares (fewer than its container's; tiff.js) and the field that said so
+ * @returns {{low: number, high: number, bits: number|null, source: string}}
+ */
+export function dataWindow(samples, { declaredBits = null, declaredSource = null } = {}) {
+  const top = robustMax(samples);
+  if (isFloatArray(samples) && top <= 1) {
+    return {
+      low: 0,
+      high: 1,
+      bits: null,
+      source: '0–1: floating-point data whose 99.9th percentile is at most 1',
+    };
+  }
+  const needed = bitsNeeded(top);
+  let bits = needed;
+  let source = `${needed}-bit: the data's range`;
+  if (declaredBits !== null && declaredBits >= needed) {
+    bits = declaredBits;
+    source = `${declaredBits}-bit, as the file declares (${declaredSource})`;
+  } else if (declaredBits !== null) {
+    source = `${needed}-bit: the data exceed the ${declaredBits} bits the file declares`;
+  }
+  return { low: 0, high: 2 ** bits - 1, bits, source };
+}
+
+/**
+ * The opt-in stretch (the worker's `window: 'percentile'`): the finite samples at ranks ⌊n / 1000⌋ and
+ * n − 1 − ⌊n / 1000⌋ (0.1th and 99.9th percentiles) become 0 and 255; a uniform image gets its dataWindow.
+ * training/preprocess.py `percentile_window`.
+ *
+ * @param {ArrayLike<number>} samples  not Uint8 (8-bit images are never remapped)
+ * @returns {{low: number, high: number, bits: null, source: string}|object}
+ */
+export function percentileWindow(samples) {
+  const [low, high] = orderStatistics(samples, (n) => {
+    const cut = Math.floor(n / ROBUST_DIVISOR);
+    return [cut, n - 1 - cut];
+  });
+  if (high > low) {
+    return { low, high, bits: null, source: "the image's 0.1th–99.9th percentiles (as asked)" };
+  }
+  return dataWindow(samples);
+}
+
+/**
+ * One window for a plate: the widest of its images' windows (training/preprocess.py `plate_window`). Give it
+ * to every image of the plate (the worker's `window` option) so that all wells are mapped alike.
+ *
+ * @param {{low: number, high: number, bits: number|null}[]} windows  the images' `dataWindow`s (the
+ *   worker's result.image.dataWindow)
+ * @returns {{low: number, high: number, bits: number|null, source: string}}
+ */
+export function plateWindow(windows) {
+  if (!windows.length) throw new RangeError("windows must hold at least one image's window");
+  const low = Math.min(...windows.map((w) => w.low));
+  const high = Math.max(...windows.map((w) => w.high));
+  const bits = Math.max(...windows.map((w) => w.bits ?? 0));
+  const exact = low === 0 && bits > 0 && high === 2 ** bits - 1;
+  return {
+    low,
+    high,
+    bits: exact ? bits : null,
+    source: `plate: the widest of ${windows.length} images' windows`,
+  };
+}
+
+/** Throw unless `window` is {low, high} with finite low < high. */
+function checkWindow(window) {
+  const { low, high } = window ?? {};
+  if (!(Number.isFinite(low) && Number.isFinite(high) && high > low)) {
+    throw new RangeError(`a window needs finite low < high; got ${low}, ${high}`);
+  }
+}
+
+/**
+ * Samples → 8 bit by a window: clip(floor((v − low) · (255 / (high − low)) + 0.5), 0, 255), NaN → 0, in
+ * float64 (training/preprocess.py `to_uint8`). Uint8 samples are returned as they are.
+ *
+ * @param {ArrayLike<number>} samples  any numeric typed array
+ * @param {{low: number, high: number}} window
+ * @returns {Uint8Array}  one byte per sample
+ */
+export function windowToUint8(samples, window) {
+  if (samples instanceof Uint8Array || samples instanceof Uint8ClampedArray) return samples;
+  checkWindow(window);
+  const { low, high } = window;
+  const scale = 255 / (high - low);
+  const byte = (v) => {
+    const x = Math.floor((v - low) * scale + 0.5);
+    return x >= 0 ? Math.min(x, 255) : 0; // NaN fails both tests: 0
+  };
+  const out = new Uint8Array(samples.length);
+  if (samples instanceof Uint16Array) {
+    const table = new Uint8Array(65536); // one look-up per sample
+    for (let v = 0; v < 65536; v++) table[v] = byte(v);
+    for (let i = 0; i < samples.length; i++) out[i] = table[samples[i]];
+  } else {
+    for (let i = 0; i < samples.length; i++) out[i] = byte(samples[i]);
+  }
+  return out;
+}
 
 /**
  * Area-average resize of an interleaved image.
@@ -238,26 +405,54 @@ export function checkImageSize(width, height, size) {
   return { error: null, warnings };
 }
 
+/** Display stretch: the grey levels at these shares of a thumbnail's pixels become black and white. */
+export const DISPLAY_CLIP = 0.005;
+const LUMA = [0.299, 0.587, 0.114];
+
 /**
- * An RGBA thumbnail of a model input, restored to the image's aspect ratio (what the model saw).
+ * The display range of an RGB image: the grey (BT.601 luma) levels at ranks ⌊n · 0.005⌋ and
+ * n − 1 − ⌊n · 0.005⌋, for showing it with contrast (never for the model).
+ *
+ * @param {ArrayLike<number>} rgb  (n, 3) values 0–255
+ * @returns {{low: number, high: number}}  high − low < 1 for an (almost) uniform image
+ */
+export function displayRange(rgb) {
+  const n = rgb.length / 3;
+  const grey = new Float64Array(n);
+  for (let p = 0, q = 0; p < n; p++, q += 3)
+    grey[p] = rgb[q] * LUMA[0] + rgb[q + 1] * LUMA[1] + rgb[q + 2] * LUMA[2];
+  grey.sort();
+  const k = Math.floor(n * DISPLAY_CLIP);
+  return { low: grey[k], high: grey[n - 1 - k] };
+}
+
+/**
+ * An RGBA thumbnail of a model input, restored to the image's aspect ratio and stretched for display
+ * (displayRange → 0–255; a uniform image is shown as it is): what the model saw, with contrast, whatever
+ * the bit-depth rule gave. The occlusion map is drawn over it.
  *
  * @param {Float32Array} input  (size, size, 3), 0–255
  * @param {number} size
  * @param {number} width  original image width (px), for the aspect ratio
  * @param {number} height  original image height (px)
  * @param {number} [maxSide=64]  longest side of the thumbnail (px)
- * @returns {{rgba: Uint8ClampedArray, width: number, height: number}}
+ * @returns {{rgba: Uint8ClampedArray, width: number, height: number, range: {low: number, high: number}}}
+ *   range: the grey levels shown as black and white
  */
 export function thumbnailRGBA(input, size, width, height, maxSide = 64) {
   const tw = width >= height ? maxSide : Math.max(1, Math.round((maxSide * width) / height));
   const th = height >= width ? maxSide : Math.max(1, Math.round((maxSide * height) / width));
   const small = resizeArea(input, size, size, 3, th, tw);
+  const range = displayRange(small);
+  const flat = range.high - range.low < 1;
+  const gain = flat ? 1 : 255 / (range.high - range.low);
+  const offset = flat ? 0 : range.low;
   const rgba = new Uint8ClampedArray(tw * th * 4);
   for (let p = 0, q = 0; p < small.length; p += 3, q += 4) {
-    rgba[q] = small[p];
-    rgba[q + 1] = small[p + 1];
-    rgba[q + 2] = small[p + 2];
+    rgba[q] = (small[p] - offset) * gain;
+    rgba[q + 1] = (small[p + 1] - offset) * gain;
+    rgba[q + 2] = (small[p + 2] - offset) * gain;
     rgba[q + 3] = 255;
   }
-  return { rgba, width: tw, height: th };
+  return { rgba, width: tw, height: th, range };
 }

@@ -92,6 +92,8 @@ export class Scorer {
         modelUrl: card.model_url,
         size: card.input.size,
         reference: card.verification?.reference ?? null,
+        name: card.name,
+        imaging: card.imaging ?? null, // its pixel size, for worker.js' pixel-size warning
       },
     });
     return { info, backend, size: this.#pool.size };

@@ -4,11 +4,28 @@
 // own), while inference runs one job at a time, in the order the jobs came.
 // Protocol (all messages carry the job `id` they answer):
 //   → {type: 'load', id, backend, wasmPath, model: {backboneUrl, headUrl, headFormat, modelUrl, size,
-//      reference}}   ← {type: 'loaded', id, backend, check, fellBack, numTensors}
-//   → {type: 'predict', id, file}   ← {type: 'result', id, od450, features, stats, width, height, thumbnail,
-//                                      warnings, timings, numTensors}  or  {type: 'problem', id, kind, message}
-//   → {type: 'attribute', id, file, grid, batch}   ← {type: 'attribution', id, grid, map, od450, ms}
+//      reference, name?, imaging?}}   ← {type: 'loaded', id, backend, check, fellBack, numTensors}
+//      (name and imaging: the card's, for the pixel-size warning, tiffmeta.js pixelSizeWarning)
+//   → {type: 'predict', id, file, plane?, channel?, window?}
+//      ← {type: 'result', id, od450, features, stats, width, height, thumbnail, warnings, image, timings,
+//         numTensors}  or  {type: 'problem', id, kind, message, channels?}
+//   → {type: 'attribute', id, file, grid, batch, plane?, channel?, window?}
+//      ← {type: 'attribution', id, grid, map, od450, ms}
+//   → {type: 'inspect', id, file, plane?, channel?}   (no model needed)
+//      ← {type: 'inspected', id, width, height, format, warnings, image}  or  'problem'
 //   any failure of the worker itself ← {type: 'error', id, message, stack}
+// Options (training/preprocess.py `decode_image` takes the same): plane — which plane of a multi-page TIFF
+// (index from 0; default: the middle plane of a declared z-stack, else the first page); channel — which
+// channel of a multi-channel TIFF (index from 0, or its name; default: the one named as transmitted light);
+// window — {low, high}: map images of more than 8 bits by this window (e.g. preprocess.js plateWindow of the
+// plate's image.data_window) instead of their own, or 'percentile': by each image's 0.1th–99.9th percentiles
+// (preprocess.js percentileWindow; a lab's explicit choice, never the default). Send the same options with
+// 'attribute' as with 'predict'.
+// `image` says what was chosen and read: {window, data_window ({low, high, bits, source}: the window used
+// and the image's own), selection {plane, planes, plane_axis, channel, channels, channel_name, timepoints},
+// pixel_size {x_um, y_um, source} or null, objective}; every choice made among several is also a warning.
+// A 'problem' of kind 'choose_channel' carries `channels` [{index, name}]: ask the user, then send the file
+// again with `channel`. 'bad_option': a plane or channel the file does not have.
 import '../vendor/tf.min.js';
 import '../vendor/tf-backend-wasm.min.js';
 import { cellEdges, fillColour, occludedBatch } from './attribution.js';
@@ -16,9 +33,11 @@ import { decodeImage, ImageProblem } from './decode.js';
 import * as model from './model.js';
 import { imageStats } from './ood.js';
 import { checkImageSize, thumbnailRGBA, toModelInput } from './preprocess.js';
+import { pixelSizeWarning } from './tiffmeta.js';
 
 let engine = null; // the TF.js backend in use, once started
 let net = null; // the loaded backbone + head (model.loadNetwork)
+let trainedOn = { name: null, imaging: null }; // the loaded model's card: its name and imaging block
 let inference = Promise.resolve(); // the tail of the one-at-a-time queue
 
 /** Run `task` after every task queued before it (inference, loading and maps never overlap). */
@@ -51,6 +70,7 @@ async function load({ backend, wasmPath, model: spec }) {
   engine ??= await startEngine(backend, wasmPath);
   const previous = net;
   net = null; // until the new model is in place (a failed load leaves no half-disposed model behind)
+  trainedOn = { name: spec.name ?? 'the model', imaging: spec.imaging ?? null };
   net = await model.loadNetwork(spec, previous);
   let check = await model.checkReference(net, spec.reference, engine);
   let fellBack = null;
@@ -74,11 +94,14 @@ async function load({ backend, wasmPath, model: spec }) {
   return { backend: engine, check, fellBack, numTensors: model.numTensors() };
 }
 
+/** The decoding options of a message (see the protocol above). */
+const decodeOptions = ({ plane = null, channel = null, window = null }) => ({ plane, channel, window });
+
 /** Decode, check, resize and describe one image for a `size`-px model: everything but the inference. */
-async function prepare(file, size) {
+async function prepare(file, size, options) {
   const t0 = performance.now();
-  const decoded = await decodeImage(file, { reduceFor: size });
-  const { pixels, order, width, height, imageWidth, imageHeight, format, warnings } = decoded;
+  const decoded = await decodeImage(file, { reduceFor: size, ...options });
+  const { pixels, order, width, height, imageWidth, imageHeight, format, warnings, image } = decoded;
   const t1 = performance.now();
   const check = checkImageSize(imageWidth, imageHeight, size);
   if (check.error) throw new ImageProblem('too_small', check.error);
@@ -91,6 +114,7 @@ async function prepare(file, size) {
     height: imageHeight,
     format,
     warnings: [...warnings, ...check.warnings],
+    image,
     stats: imageStats(input, size, size),
     thumbnail: await thumbnailBlob(input, size, imageWidth, imageHeight),
     timings: { start: t0, decode_ms: t1 - t0, resize_ms: t2 - t1, ready: performance.now() },
@@ -98,20 +122,28 @@ async function prepare(file, size) {
 }
 
 /** Score one file: its preparation starts now, its inference when the jobs before it are done. */
-function score(file) {
-  const early = net ? prepare(file, net.size) : null;
+function score(file, options) {
+  const early = net ? prepare(file, net.size, options) : null;
   early?.catch(() => {}); // awaited below, in turn
   return inTurn(async () => {
     if (!net) throw new Error('no model loaded in this worker');
     // A model of another input size was loaded meanwhile: prepare the image again for it.
-    const prepared = early && (await early).size === net.size ? await early : await prepare(file, net.size);
+    const prepared =
+      early && (await early).size === net.size ? await early : await prepare(file, net.size, options);
     const t3 = performance.now();
     const { od450, features } = await model.predict(net, prepared.input);
     const t4 = performance.now();
     if (!Number.isFinite(od450)) throw new Error(`the model returned a non-finite OD450 (${od450})`);
     const { input, size, timings, ...result } = prepared;
+    const scale = pixelSizeWarning(
+      result.image?.pixel_size?.x_um ?? null,
+      result.width,
+      trainedOn.imaging,
+      trainedOn.name,
+    );
     return {
       ...result,
+      warnings: scale ? [...result.warnings, scale] : result.warnings,
       od450,
       features,
       timings: {
@@ -130,10 +162,10 @@ function score(file) {
  * Occlusion map of one image: the drop in predicted OD450 when each cell of a grid × grid partition of the
  * model input is covered by a patch of the image's mean colour (training/attribution.py does the same).
  */
-async function attribute({ file, grid = 8, batch = 8 }) {
+async function attribute({ file, grid = 8, batch = 8, ...options }) {
   if (!net) throw new Error('no model loaded in this worker');
   const t0 = performance.now();
-  const { input, size } = await prepare(file, net.size);
+  const { input, size } = await prepare(file, net.size, decodeOptions(options));
   const [od450] = await model.predictBatch(net, input, 1);
   const edges = cellEdges(size, grid);
   const fill = fillColour(input);
@@ -155,13 +187,20 @@ async function attribute({ file, grid = 8, batch = 8 }) {
   return { grid, map, od450, ms: performance.now() - t0, numTensors: model.numTensors() };
 }
 
+/** What a file holds and which plane and channel the options pick, without a model (no inference). */
+async function inspect({ file, ...options }) {
+  const decoded = await decodeImage(file, { reduceFor: net?.size, ...decodeOptions(options) });
+  const { imageWidth, imageHeight, format, warnings, image } = decoded;
+  return { width: imageWidth, height: imageHeight, format, warnings, image };
+}
+
 async function answer(id, work, type, transfer = (_result) => []) {
   try {
     const result = await work;
     self.postMessage({ type, id, ...result }, transfer(result));
   } catch (err) {
     if (err instanceof ImageProblem) {
-      self.postMessage({ type: 'problem', id, kind: err.kind, message: err.message });
+      self.postMessage({ type: 'problem', id, kind: err.kind, message: err.message, ...err.details });
     } else {
       self.postMessage({
         type: 'error',
@@ -181,7 +220,9 @@ self.onmessage = (event) => {
       inTurn(() => load(event.data)),
       'loaded',
     );
-  else if (type === 'predict') answer(id, score(event.data.file), 'result', (r) => [r.features.buffer]);
+  else if (type === 'predict')
+    answer(id, score(event.data.file, decodeOptions(event.data)), 'result', (r) => [r.features.buffer]);
+  else if (type === 'inspect') answer(id, inspect(event.data), 'inspected');
   else if (type === 'attribute')
     answer(
       id,

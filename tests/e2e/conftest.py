@@ -467,6 +467,14 @@ def rows(pg: Any) -> list[dict[str, Any]]:
     )
 
 
+def scored_od450(pg: Any, server: Server, paths: list[Path]) -> dict[str, float | None]:
+    """Score ``paths`` on the page with the default model: file name → the page's OD450."""
+    open_app(pg, server)
+    pg.set_input_files("#file-input", [str(p) for p in paths])
+    wait_scored(pg)
+    return {r["name"]: r["od450"] for r in rows(pg)}
+
+
 def parse_report(text: str) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
     """The [curves] and [wells] sections of the CSV report as lists of dicts."""
     import csv

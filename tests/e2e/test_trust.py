@@ -32,6 +32,7 @@ from tests.e2e.conftest import (
     open_app,
     parse_report,
     rows,
+    scored_od450,
     start_server,
     stop_server,
     wait_model,
@@ -328,10 +329,7 @@ def test_16bit_and_8bit_tiff_and_png_twins_give_the_same_od450_as_keras(
             assert np.array_equal(preprocess(path, INPUT_SIZE), preprocess(jpeg, INPUT_SIZE))
             uploads.append(path)
             expected[path.name] = fixture.plate[jpeg.name]["keras_od450"]
-    open_app(page, server)
-    page.set_input_files("#file-input", [str(p) for p in uploads])
-    wait_scored(page)
-    od = {r["name"]: r["od450"] for r in rows(page)}
+    od = scored_od450(page, server, uploads)
     assert set(od) == set(expected)
     for suffix in ("16bit.tif", "8bit.tif", "8bit.png"):
         gaps = [abs(od[n] - expected[n]) for n in od if n.endswith(suffix)]
