@@ -186,6 +186,28 @@ export async function predictBatch(net, inputs, n) {
 }
 
 /**
+ * Pooled backbone features of a batch of images (no OD450), for training a head in the page.
+ *
+ * @param {object} net  from loadNetwork
+ * @param {Float32Array} inputs  (n, size, size, 3), raw 0–255
+ * @param {number} n  images in the batch
+ * @returns {Promise<Float32Array>}  (n, F) row-major
+ */
+export async function featuresBatch(net, inputs, n) {
+  const tf = tfjs();
+  const { size } = net;
+  const out = tf.tidy(() => {
+    const x = tf.tensor4d(inputs, [n, size, size, 3], 'float32');
+    return net.head ? net.backbone.execute(x) : net.backbone.execute(x, net.outputNames)[1];
+  });
+  try {
+    return new Float32Array(await out.data());
+  } finally {
+    out.dispose();
+  }
+}
+
+/**
  * The reference input of training/export.py `reference_input`: column j of every row and channel is
  * 255·j/(size − 1) (float64, then float32), shape (size, size, 3).
  */

@@ -8,6 +8,9 @@
 //   → {type: 'predict', id, file}   ← {type: 'result', id, od450, features, stats, width, height, thumbnail,
 //                                      warnings, timings, numTensors}  or  {type: 'problem', id, kind, message}
 //   → {type: 'attribute', id, file, grid, batch}   ← {type: 'attribution', id, grid, map, od450, ms}
+//   → {type: 'features', id, file, nViews, seed, augmentation}   ← {type: 'features', id, features, nFeatures,
+//      stats, width, height, warnings, ms}  (backbone features of view 0 + nViews − 1 augmented views,
+//      train/views.js, for training a head in the page)
 //   any failure of the worker itself ← {type: 'error', id, message, stack}
 import '../vendor/tf.min.js';
 import '../vendor/tf-backend-wasm.min.js';
@@ -16,6 +19,7 @@ import { decodeImage, ImageProblem } from './decode.js';
 import * as model from './model.js';
 import { imageStats } from './ood.js';
 import { checkImageSize, thumbnailRGBA, toModelInput } from './preprocess.js';
+import { imageViews } from './train/views.js';
 
 let engine = null; // the TF.js backend in use, once started
 let net = null; // the loaded backbone + head (model.loadNetwork)
@@ -155,6 +159,17 @@ async function attribute({ file, grid = 8, batch = 8 }) {
   return { grid, map, od450, ms: performance.now() - t0, numTensors: model.numTensors() };
 }
 
+/** Backbone features of every view of one training image: (nViews, F), view 0 as scoring sees it. */
+async function describe({ file, nViews, seed, augmentation }) {
+  if (!net) throw new Error('no model loaded in this worker');
+  const t0 = performance.now();
+  const { input, size, width, height, stats, warnings } = await prepare(file, net.size);
+  const inputs = await imageViews(file, input, size, { nViews, seed, augmentation });
+  const features = await model.featuresBatch(net, inputs, inputs.length / input.length);
+  const nFeatures = features.length / (inputs.length / input.length);
+  return { features, nFeatures, stats, width, height, warnings, ms: performance.now() - t0 };
+}
+
 async function answer(id, work, type, transfer = (_result) => []) {
   try {
     const result = await work;
@@ -188,6 +203,13 @@ self.onmessage = (event) => {
       inTurn(() => attribute(event.data)),
       'attribution',
       (r) => [r.map.buffer],
+    );
+  else if (type === 'features')
+    answer(
+      id,
+      inTurn(() => describe(event.data)),
+      'features',
+      (r) => [r.features.buffer],
     );
   else answer(id, Promise.reject(new Error(`unknown message type ${type}`)), 'error');
 };
