@@ -89,8 +89,9 @@ async function loadGraph(url, what, size) {
  * Load a model, reusing the backbone of `previous` when it is the same file (switching models then
  * downloads only the head).
  *
- * @param {{backboneUrl?: string, headUrl?: string, headFormat?: string, modelUrl?: string, size: number}}
- *   spec  a card/2 model (backbone + head URLs, head format 'tfjs_graph_model' or 'tfjs_layers_model') or
+ * @param {{backboneUrl?: string, headUrl?: string, headFormat?: string, headArtifacts?: object,
+ *   modelUrl?: string, size: number}} spec  a card/2 model (backbone + head URLs, head format
+ *   'tfjs_graph_model' or 'tfjs_layers_model'; or instead of headUrl the head's TF.js artifacts) or
  *   an older card/1 model (modelUrl: one graph model with both outputs, OD450 and features)
  * @param {object|null} previous  the network loaded before (disposed here, except a reused backbone)
  * @returns {Promise<{backbone: object, backboneUrl: string, head: object|null, headFormat: string|null,
@@ -105,7 +106,11 @@ export async function loadNetwork(spec, previous = null) {
   const backbone = keep ? previous.backbone : await loadGraph(backboneUrl, 'backbone', size);
   if (!spec.modelUrl) {
     const layers = spec.headFormat === 'tfjs_layers_model';
-    const head = layers ? await tfjs().loadLayersModel(spec.headUrl) : await loadGraph(spec.headUrl, 'head');
+    const head = spec.headArtifacts // a model trained in the page, kept in the browser (train/store.js)
+      ? await tfjs().loadLayersModel(tfjs().io.fromMemory(spec.headArtifacts))
+      : layers
+        ? await tfjs().loadLayersModel(spec.headUrl)
+        : await loadGraph(spec.headUrl, 'head');
     return { backbone, backboneUrl, head, headFormat: spec.headFormat, outputNames: null, size };
   }
   return {
