@@ -50,7 +50,8 @@ const before = head.predictHead(result.model, x, shape.nFeatures);
 const after = head.predictHead(again, x, shape.nFeatures);
 result.model.dispose(); again.dispose();
 await store.deleteModel(result.card.id);
-let b64 = ''; for (let i = 0; i < zip.length; i += 0x8000) b64 += String.fromCharCode(...zip.subarray(i, i + 0x8000));
+let b64 = '';
+for (let i = 0; i < zip.length; i += 0x8000) b64 += String.fromCharCode(...zip.subarray(i, i + 0x8000));
 return { card: result.card, plan: result.plan.kind, warnings: result.warnings, stages: [...stages],
          listed, afterDelete: (await store.listModels()).map((c) => c.id),
          before: Array.from(before), after: Array.from(after), zip: btoa(b64),
