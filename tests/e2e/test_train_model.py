@@ -9,13 +9,16 @@ import base64
 import io
 import json
 import shutil
+import urllib.request
 import zipfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from app.registry import load_registry
+from tests.e2e.conftest import MODEL_A, Fixture, Server
 from tests.e2e.test_train_head import FLOATS_JS, _floats, call
 from tests.e2e.train_data import training_set
 from training.preprocess import preprocess
@@ -119,3 +122,63 @@ def test_a_model_trained_in_the_page_is_evaluated_kept_exported_and_served(origi
     entry = registry.get(card["id"])
     assert entry is not None and entry.card["synthetic"] is False
     assert len(registry.models) == 1
+
+
+_SCORE_KEPT = """async ([served, files]) => {
+  const { WorkerPool } = await import('/static/js/pool.js');
+  const { computeFeatures } = await import('/static/js/train/features.js');
+  const head = await import('/static/js/train/head.js');
+  const store = await import('/static/js/train/store.js');
+  const bundle = await import('/static/js/train/bundle.js');
+  const toFile = ([name, b64]) => {
+    const s = atob(b64); const bytes = new Uint8Array(s.length);
+    for (let i = 0; i < s.length; i++) bytes[i] = s.charCodeAt(i);
+    return new File([bytes], name, { type: 'image/jpeg' });
+  };
+  const images = files.map((f) => toFile([f[0], f[1]]));
+  const pool = new WorkerPool({ size: 1 });
+  const spec = (card) => ({ backbone: 'wasm', wasmPath: '/static/vendor/', model: {
+    backboneUrl: card.backbone_url, headUrl: card.head_url, headFormat: card.head.format,
+    headArtifacts: card.head_artifacts ?? null, size: card.input.size,
+    reference: card.verification?.reference ?? null } });
+  await pool.load({ ...spec(served), backend: 'wasm' });
+  const computed = await computeFeatures(pool, images, { nViews: 2, seed: 0 });
+  const shape = { nViews: 2, nFeatures: computed.nFeatures };
+  const rows = images.map((_, i) => i);
+  const y = Float32Array.from(files, (f) => f[2]);
+  const data = head.trainingRows(computed.features, y, rows, [], shape);
+  const trained = await head.trainHead(data, { epochs: 40 });
+  const { testX } = head.firstViews(computed.features, y, rows, shape, 'test');
+  const expected = Array.from(head.predictHead(trained.model, testX, shape.nFeatures));
+  const card = { schema: 'nostain.model-card/2', id: 'kept', name: 'Kept', version: '1.0.0',
+    backbone: { id: 'fixture', fingerprint: served.backbone.fingerprint }, input: served.input,
+    head: { format: 'tfjs_layers_model', model_file: 'head/model.json' }, synthetic: false };
+  const artifacts = await store.headArtifacts(trained.model);
+  const record = bundle.importFiles(bundle.exportFiles({ card, head: artifacts }));
+  trained.model.dispose();
+  const own = store.pageCard(record, [served]);
+  await pool.load({ ...spec(own), backend: 'wasm' });
+  const scored = [];
+  for (const file of images) scored.push((await pool.score(file)).od450);
+  let refused = null;
+  try { store.pageCard(record, [{ ...served, backbone: { fingerprint: 'other' } }]); }
+  catch (err) { refused = err.message; }
+  for (const w of pool.workers) w.terminate();
+  return { expected, scored, refused };
+}"""
+
+
+def test_a_kept_model_scores_through_the_scoring_path_like_a_served_one(
+    origin_page: Any, server: Server, fixture: Fixture
+):
+    with urllib.request.urlopen(server.url + "/api/models", timeout=10) as response:
+        served = next(c for c in json.loads(response.read())["models"] if c["id"] == MODEL_A)
+    files = [
+        [p.name, base64.b64encode(p.read_bytes()).decode(), fixture.plate[p.name]["target_od450"]]
+        for p in fixture.files[:12]
+    ]
+    got = origin_page.evaluate(_SCORE_KEPT, [served, files])
+    # the workers load the backbone from the server and the head from memory; OD450 = head(features view 0)
+    np.testing.assert_allclose(got["scored"], got["expected"], atol=1e-5)
+    assert np.std(got["scored"]) > 0.01  # a trained head, not a constant
+    assert "needs the backbone fixture, which this server does not serve" in got["refused"]
