@@ -120,3 +120,22 @@ def test_the_head_trained_in_the_page_matches_trainings_head(origin_page: Any, d
     assert min(r2_page) > 0.8, r2_page  # real models, not constants
     # One run's r² on 33 test images varies by a few hundredths with the seed: compare the means of 4 seeds.
     assert abs(np.mean(r2_page) - np.mean(data.keras_r2)) <= 0.02, (r2_page, data.keras_r2)
+
+
+def test_training_can_be_cancelled_and_leaves_no_tensors(origin_page: Any, data: TrainingSet):
+    rows = {role: data.rows_of(role) for role in ("train", "val")}
+    n_views, n_features = data.features.shape[1:]
+    got = call(
+        origin_page,
+        "head.js",
+        FLOATS_JS + "const shape = a[2]; const data = m.trainingRows(floats(a[0]), floats(a[1]), a[3].train,"
+        " a[3].val, shape); const before = tf.memory().numTensors; const stop = new AbortController();"
+        "const seen = []; try { await m.trainHead(data, {}, {signal: stop.signal, onEpoch: (e) => {"
+        " seen.push(e.epoch); if (e.epoch === 2) stop.abort(); }}); return {error: null}; }"
+        "catch (err) { return {error: err.name, seen, leaked: tf.memory().numTensors - before}; }",
+        _floats(data.features),
+        _floats(data.od450),
+        {"nViews": int(n_views), "nFeatures": int(n_features)},
+        rows,
+    )
+    assert got == {"error": "TrainingCancelled", "seen": [0, 1, 2], "leaked": 0}
