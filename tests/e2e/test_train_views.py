@@ -49,7 +49,8 @@ def test_an_augmented_view_equals_trainings_for_the_same_draw(origin_page: Any, 
         "augment.js",
         "const s = atob(a[0]); const px = new Uint8Array(s.length);"
         "for (let i = 0; i < s.length; i++) px[i] = s.charCodeAt(i);"
-        "const view = m.augmentedView(px, a[1], a[2], a[3], a[4], {channels: 3, order: 'RGB'});"
+        "const palette = m.imagePalette(px, a[1], a[2], {channels: 3, order: 'RGB'});"
+        "const view = m.augmentedView(palette, a[3], a[4]);"
         "return Array.from(view);",
         base64.b64encode(pixels.tobytes()).decode(),
         height,

@@ -2,8 +2,10 @@
 // crop to 70 % of each side, a random number of 90° turns, horizontal and vertical flips, then per pixel
 // brightness ±0.2 of full scale, contrast ×0.7–1.3 around each channel's mean over the crop, HSV saturation
 // ×0.6–1.6 and hue ±0.08 of the circle — on the decoded full-size image, before the one resize rule
-// (preprocess.js resizeArea). Given the same draw, the pixels equal training's (float32 steps emulated with
-// Math.fround; tests/e2e/test_train_views.py); the draws themselves come from random.js, not numpy.
+// (preprocess.js resizeArea). As training/dataset.py make_views does, the colour steps run on the image's
+// distinct colours (imagePalette), made once per image. Given the same draw, the pixels equal training's
+// (float32 steps emulated with Math.fround; tests/e2e/test_train_views.py); the draws come from random.js,
+// not numpy.
 // Pure functions on typed arrays: no DOM, no TF.js.
 import { resizeArea } from '../preprocess.js';
 import { randomInteger, uniform } from './random.js';
@@ -65,41 +67,97 @@ function cropBox(height, width, draw) {
 }
 
 /**
- * The crop, turned (np.rot90: counter-clockwise) and flipped, as float32 R, G, B; and the crop's mean after
- * the brightness shift per channel (for the contrast step; float64 mean, then float32).
+ * An 8-bit image as its distinct colours and a colour index per pixel (training/dataset.py `_palette`):
+ * every colour step is a function of a pixel's own (r, g, b), so applying it to the colours and looking the
+ * result up per pixel gives the per-pixel result, and a microscope image has far fewer distinct colours
+ * (10³–10⁵) than pixels. Made once per image, shared by its augmented views.
+ *
+ * @param {ArrayLike<number>} pixels  (height, width, channels) bytes
+ * @param {number} height
+ * @param {number} width
+ * @param {{channels?: number, order?: 'RGBA'|'BGRA'|'RGB'}} [layout]  of `pixels` (default RGBA)
+ * @returns {{colours: Float32Array, index: Int32Array, height: number, width: number}}  colours (n, 3)
+ *   R, G, B; index (height × width)
  */
-function orientedCrop(pixels, height, width, channels, rgb, draw, shift) {
+export function imagePalette(pixels, height, width, { channels = 4, order = 'RGBA' } = {}) {
+  const [r0, g0, b0] = order === 'BGRA' ? [2, 1, 0] : [0, 1, 2];
+  const index = new Int32Array(height * width);
+  let capacity = 1 << 16;
+  let keys = new Int32Array(capacity).fill(-1);
+  let slots = new Int32Array(capacity);
+  let colours = [];
+  const insert = (key, value) => {
+    let h = Math.imul(key, 0x9e3779b1) >>> 0;
+    for (;;) {
+      h &= capacity - 1;
+      if (keys[h] === -1) {
+        keys[h] = key;
+        slots[h] = value;
+        return value;
+      }
+      if (keys[h] === key) return slots[h];
+      h++;
+    }
+  };
+  for (let p = 0, s = 0; p < index.length; p++, s += channels) {
+    const key = (pixels[s + r0] << 16) | (pixels[s + g0] << 8) | pixels[s + b0];
+    const n = colours.length;
+    const found = insert(key, n);
+    if (found === n) {
+      colours.push(key);
+      if (2 * colours.length > capacity) {
+        capacity *= 2;
+        keys = new Int32Array(capacity).fill(-1);
+        slots = new Int32Array(capacity);
+        for (let i = 0; i < colours.length; i++) insert(colours[i], i);
+      }
+    }
+    index[p] = found;
+  }
+  const table = new Float32Array(colours.length * 3);
+  colours.forEach((key, i) => {
+    table[3 * i] = key >>> 16;
+    table[3 * i + 1] = (key >>> 8) & 255;
+    table[3 * i + 2] = key & 255;
+  });
+  colours = null;
+  return { colours: table, index, height, width };
+}
+
+/**
+ * The colour index of the draw's crop, turned (np.rot90: counter-clockwise) and flipped: output pixel
+ * (i, j) reads input pixel start + i · rowStep + j · colStep.
+ */
+function orientedIndex(palette, draw) {
+  const { height, width, index } = palette;
   const { rows, cols, top, left } = cropBox(height, width, draw);
   const turns = ((draw.rotations % 4) + 4) % 4;
   const outRows = turns % 2 ? cols : rows;
   const outCols = turns % 2 ? rows : cols;
-  const out = new Float32Array(outRows * outCols * 3);
-  const sums = [0, 0, 0];
-  for (let i = 0; i < outRows; i++) {
-    const iv = draw.flipVertical ? outRows - 1 - i : i;
-    for (let j = 0; j < outCols; j++) {
-      const jv = draw.flipHorizontal ? outCols - 1 - j : j;
-      // (iv, jv) in the turned crop → (r, c) in the crop
-      let r;
-      let c;
-      if (turns === 0) [r, c] = [iv, jv];
-      else if (turns === 1) [r, c] = [jv, cols - 1 - iv];
-      else if (turns === 2) [r, c] = [rows - 1 - iv, cols - 1 - jv];
-      else [r, c] = [rows - 1 - jv, iv];
-      const src = ((top + r) * width + left + c) * channels;
-      const dst = (i * outCols + j) * 3;
-      for (let k = 0; k < 3; k++) {
-        const v = pixels[src + rgb[k]];
-        out[dst + k] = v;
-        sums[k] += Math.min(Math.max(v + shift, 0), 255);
-      }
-    }
+  // (iv, jv) of the turned crop → (r, c) of the crop, linear in (iv, jv)
+  const crop = (iv, jv) =>
+    [
+      [iv, jv],
+      [jv, cols - 1 - iv],
+      [rows - 1 - iv, cols - 1 - jv],
+      [rows - 1 - jv, iv],
+    ][turns];
+  const at = (i, j) => {
+    const [r, c] = crop(draw.flipVertical ? outRows - 1 - i : i, draw.flipHorizontal ? outCols - 1 - j : j);
+    return (top + r) * width + left + c;
+  };
+  const start = at(0, 0);
+  const rowStep = outRows > 1 ? at(1, 0) - start : 0;
+  const colStep = outCols > 1 ? at(0, 1) - start : 0;
+  const out = new Int32Array(outRows * outCols);
+  for (let i = 0, p = 0; i < outRows; i++) {
+    let s = start + i * rowStep;
+    for (let j = 0; j < outCols; j++, p++, s += colStep) out[p] = index[s];
   }
-  const n = outRows * outCols;
-  return { out, outRows, outCols, means: sums.map((s) => f32(s / n)) };
+  return { out, outRows, outCols };
 }
 
-/** Saturation × `saturation`, hue + `hue` of one pixel (training/dataset.py `_colour_planes`), float32. */
+/** Saturation × `saturation`, hue + `hue` of colour i of a table (training/dataset.py `_colour_planes`). */
 function colourPixel(px, i, saturation, hue) {
   const r = px[i];
   const g = px[i + 1];
@@ -118,9 +176,8 @@ function colourPixel(px, i, saturation, hue) {
   else sextant = f32(f32(f32(r - g) * inv) + 4);
   sextant = f32(sextant + f32(6 * hue));
   const newChroma = Math.min(f32(chroma * f32(saturation)), top);
-  const offsets = [5, 3, 1];
   for (let n = 0; n < 3; n++) {
-    let k = f32(sextant + offsets[n]);
+    let k = f32(sextant + (5 - 2 * n)); // n = 0, 1, 2: red, green, blue (5, 3, 1)
     k = f32(((k % 6) + 6) % 6);
     k = Math.min(k, f32(4 - k));
     k = Math.min(Math.max(k, 0), 1);
@@ -128,42 +185,58 @@ function colourPixel(px, i, saturation, hue) {
   }
 }
 
-/**
- * Apply one draw to a full-size image: crop, turn, flip, then brightness, contrast, saturation, hue.
- *
- * @param {ArrayLike<number>} pixels  (height, width, channels) 0–255, e.g. decode.js RGBA bytes
- * @param {number} height
- * @param {number} width
- * @param {object} draw  from drawAugmentation (or training's Draw, for tests)
- * @param {{channels?: number, order?: 'RGBA'|'BGRA'|'RGB'}} [layout]  of `pixels` (default RGBA)
- * @returns {{pixels: Float32Array, height: number, width: number}}  (h, w, 3) float32 R, G, B 0–255
- */
-export function applyDraw(pixels, height, width, draw, { channels = 4, order = 'RGBA' } = {}) {
-  const rgb = order === 'BGRA' ? [2, 1, 0] : [0, 1, 2];
+/** The palette after the draw's colour steps: brightness, contrast (mean over the crop), saturation, hue. */
+function drawnColours(colours, cropIndex, draw) {
+  const table = Float32Array.from(colours);
   const shift = f32(draw.brightness * 255);
-  const { out, outRows, outCols, means } = orientedCrop(pixels, height, width, channels, rgb, draw, shift);
-  const contrast = f32(draw.contrast);
-  const colour = draw.saturation !== 1 || draw.hue !== 0;
-  for (let i = 0; i < out.length; i += 3) {
-    for (let k = 0; k < 3; k++) {
-      let v = out[i + k];
-      if (shift) v = Math.min(Math.max(f32(v + shift), 0), 255);
-      if (draw.contrast !== 1) {
-        v = Math.min(Math.max(f32(f32(f32(v - means[k]) * contrast) + means[k]), 0), 255);
-      }
-      out[i + k] = v;
+  if (shift)
+    for (let i = 0; i < table.length; i++) table[i] = Math.min(Math.max(f32(table[i] + shift), 0), 255);
+  if (draw.contrast !== 1) {
+    const counts = new Float64Array(table.length / 3);
+    for (const c of cropIndex) counts[c]++;
+    const means = [0, 0, 0];
+    for (let c = 0; c < counts.length; c++)
+      for (let k = 0; k < 3; k++) means[k] += table[3 * c + k] * counts[c];
+    const mean = means.map((m) => f32(m / cropIndex.length));
+    const factor = f32(draw.contrast);
+    for (let i = 0; i < table.length; i++) {
+      const m = mean[i % 3];
+      table[i] = Math.min(Math.max(f32(f32(f32(table[i] - m) * factor) + m), 0), 255);
     }
-    if (colour) colourPixel(out, i, draw.saturation, draw.hue);
   }
-  return { pixels: out, height: outRows, width: outCols };
+  if (draw.saturation !== 1 || draw.hue !== 0) {
+    for (let i = 0; i < table.length; i += 3) colourPixel(table, i, draw.saturation, draw.hue);
+  }
+  return table;
 }
 
 /**
- * An augmented model input: a draw applied to the full-size image, then area-resized to size × size.
+ * Apply one draw to an image given as its palette: crop, turn, flip, then brightness, contrast, saturation,
+ * hue (training/dataset.py apply_draw, which `_apply_draw_palette` reproduces the same way).
+ *
+ * @param {{colours: Float32Array, index: Int32Array, height: number, width: number}} palette  imagePalette
+ * @param {object} draw  from drawAugmentation (or training's Draw, for tests)
+ * @returns {{pixels: Float32Array, height: number, width: number}}  (h, w, 3) float32 R, G, B 0–255
+ */
+export function applyDraw(palette, draw) {
+  const { out, outRows, outCols } = orientedIndex(palette, draw);
+  const table = drawnColours(palette.colours, out, draw);
+  const pixels = new Float32Array(out.length * 3);
+  for (let p = 0; p < out.length; p++) {
+    const c = 3 * out[p];
+    pixels[3 * p] = table[c];
+    pixels[3 * p + 1] = table[c + 1];
+    pixels[3 * p + 2] = table[c + 2];
+  }
+  return { pixels, height: outRows, width: outCols };
+}
+
+/**
+ * An augmented model input: a draw applied to the full-size image (its palette), then area-resized.
  *
  * @returns {Float32Array}  (size, size, 3) float32 0–255
  */
-export function augmentedView(pixels, height, width, draw, size, layout = {}) {
-  const view = applyDraw(pixels, height, width, draw, layout);
+export function augmentedView(palette, draw, size) {
+  const view = applyDraw(palette, draw);
   return resizeArea(view.pixels, view.height, view.width, 3, size, size);
 }

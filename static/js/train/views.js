@@ -4,7 +4,7 @@
 // image's draws are seeded by (seed, its content's SHA-256), so its views depend neither on the order nor
 // on the rest of the data. No DOM (runs in a Web Worker), no TF.js.
 import { decodeImage } from '../decode.js';
-import { AUGMENTATION, augmentedView, drawAugmentation } from './augment.js';
+import { AUGMENTATION, augmentedView, drawAugmentation, imagePalette } from './augment.js';
 import { randomGenerator } from './random.js';
 
 /** Views per image for training (training/config.py N_VIEWS: view 0 plain + 7 augmented; ours). */
@@ -32,11 +32,11 @@ export async function imageViews(file, view0, size, { nViews = N_VIEWS, seed = 0
   inputs.set(view0, 0);
   if (nViews === 1) return inputs;
   const full = await decodeImage(file); // the whole image: crops and turns need every pixel
+  const palette = imagePalette(full.pixels, full.height, full.width, { order: full.order });
   const random = await imageRandom(file, seed);
   for (let v = 1; v < nViews; v++) {
     const draw = drawAugmentation(random, augmentation ?? AUGMENTATION);
-    const view = augmentedView(full.pixels, full.height, full.width, draw, size, { order: full.order });
-    inputs.set(view, v * plane);
+    inputs.set(augmentedView(palette, draw, size), v * plane);
   }
   return inputs;
 }
