@@ -53,6 +53,7 @@ class Limits(BaseModel):
     max_well_id_length: int = Field(description="Characters of a well ID")
     max_flags_per_well: int = Field(description="Flags of one well")
     max_notes_per_curve: int = Field(description="Notes of one curve")
+    max_time_points: int = Field(description="Reads (time points) of one /api/timecourse request")
     max_body_bytes: int = Field(description="Bytes of one request body")
 
 
@@ -96,6 +97,7 @@ class Settings(BaseSettings):
             max_well_id_length=MAX_WELL_ID_LENGTH,
             max_flags_per_well=MAX_FLAGS_PER_WELL,
             max_notes_per_curve=MAX_NOTES_PER_CURVE,
+            max_time_points=MAX_TIME_POINTS,
             max_body_bytes=self.max_body_bytes,
         )
 

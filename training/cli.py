@@ -99,6 +99,11 @@ def _add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
         help="parallel rendering processes (default: CPU cores, at most 4)",
     )
     parser.add_argument("--overwrite", action="store_true", help="write into a folder that has a manifest")
+    parser.add_argument(
+        "--time-zero",
+        action="store_true",
+        help="also image every well when the drug is added (plate<k>-t0/), for GR metrics",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -133,6 +138,7 @@ def _run_simulate(args: argparse.Namespace) -> int:
             workers=args.workers,
             progress=not args.quiet,
             overwrite=args.overwrite,
+            time_zero=args.time_zero,
         )
     except (ValueError, FileExistsError) as exc:
         print(f"error: {exc}")

@@ -28,6 +28,7 @@ from training.simulate.presets import (
     get_preset,
 )
 from training.simulate.render import FULL_SIZE, WellScene, parse_image_size, render_well
+from training.simulate.time_zero import with_time_zero
 
 __all__ = ["SYNTHETIC_NOTICE", "save_jpeg", "scene_from_row", "simulate_dataset"]
 
@@ -135,6 +136,7 @@ def simulate_dataset(
     progress: bool = True,
     render: bool = True,
     overwrite: bool = False,
+    time_zero: bool = False,
 ) -> pd.DataFrame:
     """Simulate plates of one or more cell lines and write them as a dataset folder.
 
@@ -163,6 +165,10 @@ def simulate_dataset(
         False: only simulate the labels and return them (no files are written).
     overwrite : bool
         Allow writing into a folder that already holds a manifest.
+    time_zero : bool
+        Also image every well when the drug is added (``<cell line>/plate<k>-t0/<well>.jpg``, rows with
+        ``x_read_time_h`` 0; the end read's rows get ``x_read_time_h`` = the exposure), with the true GR
+        values and GR50 (:mod:`training.simulate.time_zero`). The end read is the same either way.
 
     Returns
     -------
@@ -179,9 +185,9 @@ def simulate_dataset(
         plates=int(plates),
         replicates=int(replicates),
     )
+    labels = with_time_zero if time_zero else simulate_labels
     table = pd.concat(
-        [simulate_labels(p, design=design, seed=int(seed), aspect=size[1] / size[0]) for p in lines],
-        ignore_index=True,
+        [labels(p, design=design, seed=int(seed), aspect=size[1] / size[0]) for p in lines], ignore_index=True
     )
     if not render:
         return table
@@ -194,7 +200,8 @@ def simulate_dataset(
     write_manifest(table, out)
     manifest = load_manifest(out)
     for preset in lines:
-        contact_sheet(manifest, out / f"contact-sheet-{preset.name}.png", cell_line=preset.name)
+        end_read = manifest if not time_zero else manifest[manifest["x_read_time_h"] > 0]
+        contact_sheet(end_read, out / f"contact-sheet-{preset.name}.png", cell_line=preset.name)
     return manifest
 
 

@@ -27,7 +27,7 @@ import pandas as pd
 
 from training.simulate.presets import CellLinePreset, PlateDesign
 
-__all__ = ["ROW_LETTERS", "hill_viability", "simulate_labels", "stream_seed"]
+__all__ = ["ROW_LETTERS", "hill_viability", "line_key", "plate_truth", "simulate_labels", "stream_seed"]
 
 ROW_LETTERS = "ABCDEFGH"
 
@@ -59,7 +59,7 @@ def stream_seed(*keys: int) -> int:
     return int(np.random.SeedSequence([int(k) for k in keys]).generate_state(1)[0])
 
 
-def _line_key(name: str) -> int:
+def line_key(name: str) -> int:
     """A stable integer for a cell line's name (``hash()`` is salted per process, CRC-32 is not)."""
     return zlib.crc32(name.encode("utf-8"))
 
@@ -93,6 +93,9 @@ def _plate_truth(
     return {
         "conc": conc,
         "ic50": ic50_plate,
+        "seeding": seeding,
+        "blank": blank_plate,
+        "od_per_cell": od_per_cell * gain_plate,
         "viability": viability,
         "cells_well": cells_well,
         "od_expected": blank_plate + od_per_cell * gain_plate * cells_well,
@@ -105,6 +108,29 @@ def _plate_truth(
         "stress": np.clip((1 - viability) / (1 - g.bottom), 0, 1),
         "focus": focus,
     }
+
+
+def plate_truth(
+    preset: CellLinePreset, design: PlateDesign, *, seed: int, plate: int, field: float
+) -> tuple[dict[str, Any], np.random.Generator]:
+    """One plate's effects and every well's truth (arrays, shape ``(replicates, n_conc)``), and its generator.
+
+    The generator is returned positioned after the plate's draws, so that more of the same plate (its
+    time-zero read, :mod:`training.simulate.time_zero`) can be drawn without changing what is drawn here.
+
+    Parameters
+    ----------
+    preset, design
+        The cell line and the plate design.
+    seed : int
+        Master seed of the experiment.
+    plate : int
+        Plate number, from 1.
+    field : float
+        Share of the well's area in the imaged field (``Optics.field_fraction``).
+    """
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), line_key(preset.name), plate]))
+    return _plate_truth(preset, design, rng, field), rng
 
 
 def _plate_records(
@@ -186,13 +212,13 @@ def simulate_labels(
     design = design or PlateDesign()
     if not 0.1 <= aspect <= 10:
         raise ValueError(f"aspect must be 0.1–10; got {aspect}")
-    line_key = _line_key(preset.name)
     field = preset.optics.field_fraction(aspect)
     records = []
     for plate in range(1, design.plates + 1):
-        rng = np.random.default_rng(np.random.SeedSequence([int(seed), line_key, plate]))
-        truth = _plate_truth(preset, design, rng, field)
-        records += _plate_records(preset, design, truth, seed=int(seed), line_key=line_key, plate=plate)
+        truth, _ = plate_truth(preset, design, seed=int(seed), plate=plate, field=field)
+        records += _plate_records(
+            preset, design, truth, seed=int(seed), line_key=line_key(preset.name), plate=plate
+        )
     table = pd.DataFrame.from_records(records)
     for name in ("n_cells", "seed", "column", "x_n_dying", "x_n_debris", "x_plate_seed"):
         table[name] = table[name].astype("Int64")

@@ -13,7 +13,7 @@ from app.main import create_app
 
 LIMIT_KEYS = {
     "max_curves", "max_points_per_curve", "max_wells_per_report", "max_label_length", "max_well_id_length",
-    "max_flags_per_well", "max_notes_per_curve", "max_body_bytes",
+    "max_flags_per_well", "max_notes_per_curve", "max_body_bytes", "max_time_points",
 }  # fmt: skip
 
 
@@ -54,6 +54,7 @@ def test_page_and_api_serve_the_same_limits(client: TestClient) -> None:
     assert limits["max_curves"] == 50 and limits["max_points_per_curve"] == 200
     assert (limits["max_label_length"], limits["max_well_id_length"]) == (200, 12)
     assert (limits["max_flags_per_well"], limits["max_notes_per_curve"]) == (20, 20)
+    assert limits["max_time_points"] == 100
 
 
 def test_default_limits_and_the_body_limit_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
