@@ -106,6 +106,18 @@ export class WorkerPool {
     });
   }
 
+  /**
+   * Backbone features of the export check's reference input (worker.js 'reference').
+   *
+   * @returns {Promise<object>}  the worker's 'reference' message ({features: Float32Array (F,)})
+   */
+  reference() {
+    return new Promise((resolve, reject) => {
+      this.queue.unshift({ message: { type: 'reference' }, resolve, reject });
+      this.#pump();
+    });
+  }
+
   /** Reject every job not yet handed to a worker (e.g. feature extraction was cancelled). */
   clearQueue(err) {
     this.#rejectQueued(err);

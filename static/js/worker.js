@@ -11,6 +11,8 @@
 //   → {type: 'features', id, file, nViews, seed, augmentation}   ← {type: 'features', id, features, nFeatures,
 //      stats, width, height, warnings, ms}  (backbone features of view 0 + nViews − 1 augmented views,
 //      train/views.js, for training a head in the page)
+//   → {type: 'reference', id}   ← {type: 'reference', id, features}  (features of the export check's
+//      reference input, model.referenceInput: a head trained in the page gets its reference OD450 from them)
 //   any failure of the worker itself ← {type: 'error', id, message, stack}
 import '../vendor/tf.min.js';
 import '../vendor/tf-backend-wasm.min.js';
@@ -170,6 +172,12 @@ async function describe({ file, nViews, seed, augmentation }) {
   return { features, nFeatures, stats, width, height, warnings, ms: performance.now() - t0 };
 }
 
+/** Backbone features of the reference input (model.referenceInput), (1, F). */
+async function referenceFeatures() {
+  if (!net) throw new Error('no model loaded in this worker');
+  return { features: await model.featuresBatch(net, model.referenceInput(net.size), 1) };
+}
+
 async function answer(id, work, type, transfer = (_result) => []) {
   try {
     const result = await work;
@@ -211,5 +219,7 @@ self.onmessage = (event) => {
       'features',
       (r) => [r.features.buffer],
     );
+  else if (type === 'reference')
+    answer(id, inTurn(referenceFeatures), 'reference', (r) => [r.features.buffer]);
   else answer(id, Promise.reject(new Error(`unknown message type ${type}`)), 'error');
 };

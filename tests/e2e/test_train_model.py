@@ -150,21 +150,24 @@ _SCORE_KEPT = """async ([served, files]) => {
   const trained = await head.trainHead(data, { epochs: 40 });
   const { testX } = head.firstViews(computed.features, y, rows, shape, 'test');
   const expected = Array.from(head.predictHead(trained.model, testX, shape.nFeatures));
+  const { verification } = await import('/static/js/train/card.js');
+  const [reference] = head.predictHead(trained.model, computed.referenceFeatures, shape.nFeatures);
   const card = { schema: 'nostain.model-card/2', id: 'kept', name: 'Kept', version: '1.0.0',
     backbone: { id: 'fixture', fingerprint: served.backbone.fingerprint }, input: served.input,
-    head: { format: 'tfjs_layers_model', model_file: 'head/model.json' }, synthetic: false };
+    head: { format: 'tfjs_layers_model', model_file: 'head/model.json' }, synthetic: false,
+    verification: verification(reference) };
   const artifacts = await store.headArtifacts(trained.model);
   const record = bundle.importFiles(bundle.exportFiles({ card, head: artifacts }));
   trained.model.dispose();
   const own = store.pageCard(record, [served]);
-  await pool.load({ ...spec(own), backend: 'wasm' });
+  const loaded = await pool.load({ ...spec(own), backend: 'wasm' });
   const scored = [];
   for (const file of images) scored.push((await pool.score(file)).od450);
   let refused = null;
   try { store.pageCard(record, [{ ...served, backbone: { fingerprint: 'other' } }]); }
   catch (err) { refused = err.message; }
   for (const w of pool.workers) w.terminate();
-  return { expected, scored, refused };
+  return { expected, scored, refused, check: loaded.check, reference };
 }"""
 
 
@@ -182,3 +185,5 @@ def test_a_kept_model_scores_through_the_scoring_path_like_a_served_one(
     np.testing.assert_allclose(got["scored"], got["expected"], atol=1e-5)
     assert np.std(got["scored"]) > 0.01  # a trained head, not a constant
     assert "needs the backbone fixture, which this server does not serve" in got["refused"]
+    # the page checks the kept model on loading, as a served one: its reference OD450, computed at training
+    assert got["check"]["ok"] and got["check"]["expected"] == got["reference"]

@@ -100,3 +100,20 @@ export function buildCard(about) {
     ood: about.trust,
   };
 }
+
+/**
+ * The card's `verification`: the OD450 the new head gives on the export check's reference input (through
+ * the backbone, in this browser), which the page checks every time it loads the model (model.js
+ * checkReference), as it does for a model exported by training.
+ *
+ * @param {number} od450  the head on the backbone's features of model.referenceInput(size)
+ */
+export function verification(od450) {
+  return {
+    reference: {
+      input: 'ramp: column j = 255·j/(size−1) (training/export.py reference_input)',
+      od450,
+    },
+    computed: 'in the browser that trained the model (TF.js), when it was trained',
+  };
+}

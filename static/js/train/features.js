@@ -11,9 +11,10 @@ import { N_VIEWS } from './views.js';
  * @param {{nViews?: number, seed?: number, augmentation?: object}} [options]  views per image (view 0 plain)
  * @param {{onProgress?: (p: {done: number, total: number}) => void, signal?: AbortSignal}} [hooks]
  * @returns {Promise<{features: Float32Array, nViews: number, nFeatures: number, stats: object[],
- *   problems: {index: number, kind: string, message: string}[]}>}  features (n_images, nViews, F)
- *   row-major (rows of unreadable images stay 0 and are listed in `problems`); stats: image statistics of
- *   view 0 per image (for the trust block)
+ *   problems: {index: number, kind: string, message: string}[], referenceFeatures: Float32Array}>}
+ *   features (n_images, nViews, F) row-major (rows of unreadable images stay 0 and are listed in
+ *   `problems`); stats: image statistics of view 0 per image (for the trust block); referenceFeatures (F,):
+ *   of the export check's reference input (the new model's reference OD450 comes from them)
  */
 export async function computeFeatures(pool, files, options = {}, { onProgress, signal } = {}) {
   const nViews = options.nViews ?? N_VIEWS;
@@ -50,5 +51,6 @@ export async function computeFeatures(pool, files, options = {}, { onProgress, s
   }
   if (!features) throw new Error('no image could be read: no features to train on');
   problems.sort((a, b) => a.index - b.index);
-  return { features, nViews, nFeatures, stats, problems };
+  const { features: referenceFeatures } = await pool.reference();
+  return { features, nViews, nFeatures, stats, problems, referenceFeatures };
 }

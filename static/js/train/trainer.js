@@ -4,7 +4,7 @@
 // cached features (features.js); its test predictions scored by the server (POST /api/evaluate: r², IC50s
 // per series, paired t-test; numbers only, the images stay here); the trust block (trust.js) and the card
 // (card.js). Progress after every epoch; cancel with an AbortSignal. Uses the global `tf`. No DOM.
-import { buildCard } from './card.js';
+import { buildCard, verification } from './card.js';
 import { firstViews, predictHead, trainHead, trainingRows } from './head.js';
 import { foldSplit, splitSeries, validationPlan } from './split.js';
 import { headArtifacts } from './store.js';
@@ -63,8 +63,9 @@ async function trainOnSplit(data, split, recipe, hooks) {
  * Train, cross-validate, evaluate and describe a model.
  *
  * @param {object} input
- * @param {{features: Float32Array, nViews: number, nFeatures: number, stats: object[]}} input.computed
- *   features.js computeFeatures output for `images`, in the same order
+ * @param {{features: Float32Array, nViews: number, nFeatures: number, stats: object[],
+ *   referenceFeatures?: Float32Array}} input.computed  features.js computeFeatures output for `images`, in
+ *   the same order (with referenceFeatures the card gets the reference OD450 the page checks on loading)
  * @param {{series: string, plate: string, cellLine: string, concentrationUm: number, od450: number}[]}
  *   input.images  the matched training images
  * @param {{name: string, cellLine: string, drug: string, backbone: object, pixelSizeUm?: number}} input.about
@@ -149,6 +150,10 @@ export async function trainModel({ computed, images, about }, options = {}, { on
       recipe: { ...final.recipe, n_views: shape.nViews, augmentation: options.augmentation ?? 'paper' },
       training: { epochs: final.history.length, bestEpoch: final.bestEpoch },
     });
+    if (computed.referenceFeatures) {
+      const [od450] = predictHead(final.model, computed.referenceFeatures, shape.nFeatures);
+      card.verification = verification(od450);
+    }
     return { card, head: await headArtifacts(final.model), model: final.model, plan, warnings, timings };
   } catch (err) {
     final.model.dispose();
