@@ -4,6 +4,8 @@ Table 1 compares measured and predicted OD450 per well: a linear regression of p
 (r², slope, intercept, as in the paper's "y = 1.138x − 0.09") and the mean difference ± SD. Table 2
 compares IC50s (µM) from measured and from predicted OD450 with paired and unpaired t-tests. Every
 function is a thin, validated wrapper around SciPy that returns a frozen result with ``to_dict()``.
+``scipy.stats`` is imported when a function first needs it: the server imports this module at start-up
+(``POST /api/evaluate``) and must not load it until then (tests/app/test_startup.py).
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import stats
 
 from app.doseresponse import as_vector
 
@@ -120,6 +121,8 @@ def regression(measured: ArrayLike, predicted: ArrayLike) -> Regression:
     x, y = _pair(measured, predicted, ("measured", "predicted"), min_size=3)
     if np.ptp(x) == 0:
         raise ValueError(f"measured must not be constant; all values are {x[0]!r}")
+    from scipy import stats  # lazy: see the module docstring
+
     res = stats.linregress(x, y)
     return Regression(
         r2=float(res.rvalue**2),
@@ -169,6 +172,8 @@ def paired_t(a: ArrayLike, b: ArrayLike) -> TTest:
         Two-sided; df = n − 1. NaN t and p when all differences are equal.
     """
     x, y = _pair(a, b, ("a", "b"), min_size=2)
+    from scipy import stats  # lazy: see the module docstring
+
     with np.errstate(divide="ignore", invalid="ignore"):
         res = stats.ttest_rel(x, y)
     return _ttest("paired", res, x, y)
@@ -191,6 +196,8 @@ def unpaired_t(a: ArrayLike, b: ArrayLike, *, equal_var: bool = True) -> TTest:
     """
     x = _vector(a, "a", min_size=2)
     y = _vector(b, "b", min_size=2)
+    from scipy import stats  # lazy: see the module docstring
+
     with np.errstate(divide="ignore", invalid="ignore"):
         res = stats.ttest_ind(x, y, equal_var=equal_var)
     return _ttest("unpaired (Student)" if equal_var else "unpaired (Welch)", res, x, y)
