@@ -89,8 +89,9 @@ async function loadGraph(url, what, size) {
  * Load a model, reusing the backbone of `previous` when it is the same file (switching models then
  * downloads only the head).
  *
- * @param {{backboneUrl?: string, headUrl?: string, headFormat?: string, modelUrl?: string, size: number}}
- *   spec  a card/2 model (backbone + head URLs, head format 'tfjs_graph_model' or 'tfjs_layers_model') or
+ * @param {{backboneUrl?: string, headUrl?: string, headFormat?: string, headArtifacts?: object,
+ *   modelUrl?: string, size: number}} spec  a card/2 model (backbone + head URLs, head format
+ *   'tfjs_graph_model' or 'tfjs_layers_model'; or instead of headUrl the head's TF.js artifacts) or
  *   an older card/1 model (modelUrl: one graph model with both outputs, OD450 and features)
  * @param {object|null} previous  the network loaded before (disposed here, except a reused backbone)
  * @returns {Promise<{backbone: object, backboneUrl: string, head: object|null, headFormat: string|null,
@@ -105,7 +106,11 @@ export async function loadNetwork(spec, previous = null) {
   const backbone = keep ? previous.backbone : await loadGraph(backboneUrl, 'backbone', size);
   if (!spec.modelUrl) {
     const layers = spec.headFormat === 'tfjs_layers_model';
-    const head = layers ? await tfjs().loadLayersModel(spec.headUrl) : await loadGraph(spec.headUrl, 'head');
+    const head = spec.headArtifacts // a model trained in the page, kept in the browser (train/store.js)
+      ? await tfjs().loadLayersModel(tfjs().io.fromMemory(spec.headArtifacts))
+      : layers
+        ? await tfjs().loadLayersModel(spec.headUrl)
+        : await loadGraph(spec.headUrl, 'head');
     return { backbone, backboneUrl, head, headFormat: spec.headFormat, outputNames: null, size };
   }
   return {
@@ -178,6 +183,28 @@ export async function predictBatch(net, inputs, n) {
   const tf = tfjs();
   const { size } = net;
   const out = tf.tidy(() => forward(net, tf.tensor4d(inputs, [n, size, size, 3], 'float32'))[0]);
+  try {
+    return new Float32Array(await out.data());
+  } finally {
+    out.dispose();
+  }
+}
+
+/**
+ * Pooled backbone features of a batch of images (no OD450), for training a head in the page.
+ *
+ * @param {object} net  from loadNetwork
+ * @param {Float32Array} inputs  (n, size, size, 3), raw 0–255
+ * @param {number} n  images in the batch
+ * @returns {Promise<Float32Array>}  (n, F) row-major
+ */
+export async function featuresBatch(net, inputs, n) {
+  const tf = tfjs();
+  const { size } = net;
+  const out = tf.tidy(() => {
+    const x = tf.tensor4d(inputs, [n, size, size, 3], 'float32');
+    return net.head ? net.backbone.execute(x) : net.backbone.execute(x, net.outputNames)[1];
+  });
   try {
     return new Float32Array(await out.data());
   } finally {

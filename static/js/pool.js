@@ -91,6 +91,38 @@ export class WorkerPool {
     });
   }
 
+  /**
+   * Backbone features of every view of one training image (worker.js 'features'), in the next worker with
+   * room.
+   *
+   * @param {File} file
+   * @param {{nViews?: number, seed?: number, augmentation?: object}} options  see train/views.js
+   * @returns {Promise<object>}  the worker's 'features' or 'problem' message
+   */
+  features(file, options) {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ message: { type: 'features', file, ...options }, resolve, reject });
+      this.#pump();
+    });
+  }
+
+  /**
+   * Backbone features of the export check's reference input (worker.js 'reference').
+   *
+   * @returns {Promise<object>}  the worker's 'reference' message ({features: Float32Array (F,)})
+   */
+  reference() {
+    return new Promise((resolve, reject) => {
+      this.queue.unshift({ message: { type: 'reference' }, resolve, reject });
+      this.#pump();
+    });
+  }
+
+  /** Reject every job not yet handed to a worker (e.g. feature extraction was cancelled). */
+  clearQueue(err) {
+    this.#rejectQueued(err);
+  }
+
   #startWorkers() {
     this.workers = Array.from({ length: this.size }, () => {
       const w = new Worker(this.workerUrl, { type: 'module', name: 'nostain-scorer' });

@@ -89,6 +89,7 @@ export class Scorer {
         backboneUrl: card.backbone_url,
         headUrl: card.head_url,
         headFormat: card.head?.format,
+        headArtifacts: card.head_artifacts ?? null, // a model kept in the browser (train/store.js pageCard)
         modelUrl: card.model_url,
         size: card.input.size,
         reference: card.verification?.reference ?? null,

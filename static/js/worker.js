@@ -13,6 +13,11 @@
 //      ← {type: 'attribution', id, grid, map, od450, ms}
 //   → {type: 'inspect', id, file, plane?, channel?}   (no model needed)
 //      ← {type: 'inspected', id, width, height, format, warnings, image}  or  'problem'
+//   → {type: 'features', id, file, nViews, seed, augmentation}   ← {type: 'features', id, features, nFeatures,
+//      stats, width, height, warnings, ms}  (backbone features of view 0 + nViews − 1 augmented views,
+//      train/views.js, for training a head in the page)
+//   → {type: 'reference', id}   ← {type: 'reference', id, features}  (features of the export check's
+//      reference input, model.referenceInput: a head trained in the page gets its reference OD450 from them)
 //   any failure of the worker itself ← {type: 'error', id, message, stack}
 // Options (training/preprocess.py `decode_image` takes the same): plane — which plane of a multi-page TIFF
 // (index from 0; default: the middle plane of a declared z-stack, else the first page); channel — which
@@ -34,6 +39,7 @@ import * as model from './model.js';
 import { imageStats } from './ood.js';
 import { checkImageSize, thumbnailRGBA, toModelInput } from './preprocess.js';
 import { pixelSizeWarning } from './tiffmeta.js';
+import { imageViews } from './train/views.js';
 
 let engine = null; // the TF.js backend in use, once started
 let net = null; // the loaded backbone + head (model.loadNetwork)
@@ -194,6 +200,27 @@ async function inspect({ file, ...options }) {
   return { width: imageWidth, height: imageHeight, format, warnings, image };
 }
 
+/** Backbone features of every view of one training image: (nViews, F), view 0 as scoring sees it. */
+async function describe({ file, nViews, seed, augmentation, ...options }) {
+  if (!net) throw new Error('no model loaded in this worker');
+  const t0 = performance.now();
+  const { input, size, width, height, stats, warnings } = await prepare(
+    file,
+    net.size,
+    decodeOptions(options),
+  );
+  const inputs = await imageViews(file, input, size, { nViews, seed, augmentation });
+  const features = await model.featuresBatch(net, inputs, inputs.length / input.length);
+  const nFeatures = features.length / (inputs.length / input.length);
+  return { features, nFeatures, stats, width, height, warnings, ms: performance.now() - t0 };
+}
+
+/** Backbone features of the reference input (model.referenceInput), (1, F). */
+async function referenceFeatures() {
+  if (!net) throw new Error('no model loaded in this worker');
+  return { features: await model.featuresBatch(net, model.referenceInput(net.size), 1) };
+}
+
 async function answer(id, work, type, transfer = (_result) => []) {
   try {
     const result = await work;
@@ -230,5 +257,14 @@ self.onmessage = (event) => {
       'attribution',
       (r) => [r.map.buffer],
     );
+  else if (type === 'features')
+    answer(
+      id,
+      inTurn(() => describe(event.data)),
+      'features',
+      (r) => [r.features.buffer],
+    );
+  else if (type === 'reference')
+    answer(id, inTurn(referenceFeatures), 'reference', (r) => [r.features.buffer]);
   else answer(id, Promise.reject(new Error(`unknown message type ${type}`)), 'error');
 };
