@@ -415,7 +415,9 @@ class WellGroups:
                 for w in self.wells
             ],
             "channel": self.channel,
-            "left_out": [{"channel": c, "files": len(paths), "names": list(paths)} for c, paths in self.left_out],
+            "left_out": [
+                {"channel": c, "files": len(paths), "names": list(paths)} for c, paths in self.left_out
+            ],
             "thumbnails": self.thumbnails,
             "unrecognised": list(self.unrecognised),
             "problems": list(self.problems),
@@ -476,8 +478,9 @@ def group_wells(
     -------
     WellGroups
         Wells sorted by plate, row and column; the kept channel's label; the other channels (by name when
-        known) with their files (paths as given, in the order given); the number of thumbnails skipped; the names no rule reads; problems
-        (ambiguous paths, two files of one image, no bright-field channel to choose) in plain words.
+        known) with their files (paths as given, in the order given); the number of thumbnails skipped;
+        the names no rule reads; problems (ambiguous paths, two files of one image, no bright-field channel
+        to choose) in plain words.
     """
     names = dict(channel_names or {})
     problems: list[str] = []
