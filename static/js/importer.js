@@ -96,7 +96,8 @@ function recordFor(state, record, image) {
  * @param {object} state  main.js's session state (curves, layout, nextWellId)
  * @param {object} record  readDrop's record, with `targetCurveId`: the curve it was dropped on
  * @param {(spec: object) => object} makeCurve  a new curve of the session for a plate-curves.js spec
- * @returns {object[]}  the curves the import made
+ * @returns {object[]}  the curves that received its images, in the layout's order (made for it, or the one
+ *   it was dropped on)
  */
 export function placeImport(state, record, makeCurve) {
   const previous = [...record.records.values()];
@@ -119,6 +120,7 @@ export function placeImport(state, record, makeCurve) {
   };
   const target = state.curves.find((c) => c.id === record.targetCurveId) ?? state.curves[0];
   const created = [];
+  const filled = [];
   arranged.curves.forEach((spec, i) => {
     const alone = arranged.curves.length === 1 && !spec.label;
     const curve = alone || (i === 0 && !target.wells.length) ? target : makeCurve(spec);
@@ -132,9 +134,10 @@ export function placeImport(state, record, makeCurve) {
       if (curve !== target) created.push(curve);
     }
     curve.wells.push(...spec.images.map(recordOf));
+    if (!filled.includes(curve)) filled.push(curve);
   });
   record.records = records;
   record.curveIds = created.map((c) => c.id);
   releaseImages(state.curves, previous);
-  return created;
+  return filled;
 }

@@ -152,10 +152,10 @@ async function importFiles(drop) {
   }
   state.imports.unshift(record);
   const again = record.newLayout ? state.imports.filter((r) => r.images.length && !r.layoutUsed) : [];
-  const created = [];
+  const filled = [];
   for (const r of record.images.length ? [record, ...again.filter((r) => r !== record)] : again)
-    created.push(...placeImport(state, r, curveFor));
-  placed(created);
+    filled.push(...placeImport(state, r, curveFor));
+  placed(filled);
 }
 
 /** A new curve for a plate-curves.js spec, with the open curve's model. */
@@ -166,10 +166,10 @@ function curveFor(spec) {
   return curve;
 }
 
-/** After a drop was placed: score its images, open the first curve it made, fit. */
-function placed(created) {
+/** After a drop was placed: score its images, open the first curve it filled (unless it is open), fit. */
+function placed(filled) {
   scorer.schedule();
-  if (created.length && !created.includes(active())) openCurve(created[0].id);
+  if (filled.length && !filled.includes(active())) openCurve(filled[0].id);
   else view.render();
   requestFit();
 }

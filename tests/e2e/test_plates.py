@@ -1,0 +1,328 @@
+"""A microscope's folder in the real page: instrument names → wells, fields and channels; a plate layout →
+concentrations, controls and one curve per series; the page's OD450 equals training's reader.
+
+The folder is what an ImageXpress writes for one plate: ``plate1_B02_s2_w1<GUID>.tif`` files (16-bit TIFFs
+holding 12-bit camera data), three fields (sites) and two wavelengths per well, the plate's ``.HTD`` file
+naming the wavelengths (w1 transmitted light, w2 DAPI), and the lab's layout grid (CSV) beside them.
+Training's reader of the same folder is ``training.instruments`` (names → wells; the .HTD's channel names),
+``training.layouts`` (the grid) and ``training.preprocess`` (pixels → model input); its model inputs are run
+through the same exported network in Chromium (model.js, whose parity with Keras the export check and
+test_workflow.py establish), so the comparison isolates reading, decoding, grouping and averaging.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from tests.e2e.conftest import INPUT_SIZE, MODEL_A, Server, open_app, parse_report, viability, well_image
+from training.instruments import group_wells, parse_htd_channel_names, parse_instrument_path
+from training.layouts import read_layout
+from training.preprocess import preprocess
+
+pytestmark = pytest.mark.e2e
+
+PLATE = "plate1"
+GUID = "A1B2C3D4-5E6F-4A1B-9C2D-0123456789AB"
+FIELDS = (1, 2, 3)
+#: Dilution series by plate row; columns 2–7 hold these concentrations (µM), column 1 the series' vehicle.
+SERIES_ROWS = {"B": "dox", "C": "cis"}
+DOSES_UM = {2: 10.0, 3: 3.0, 4: 1.0, 5: 0.3, 6: 0.1, 7: 0.03}
+#: Wells of no series, shared by both curves: a vehicle and a killed-cell control.
+SHARED = {"D01": "DMSO", "D02": "kill"}
+IMAGE_WIDTH, IMAGE_HEIGHT = 180, 150
+TWELVE_BIT_MAX = 4095
+
+HTD = (
+    '"HTSInfoFile", Version 1.0\r\n"Description", "test plate"\r\n"XWells", 12\r\n"YWells", 8\r\n'
+    '"Sites", TRUE\r\n"XSites", 3\r\n"YSites", 1\r\n"Waves", TRUE\r\n"NWavelengths", 2\r\n'
+    '"WaveName1", "Transmitted Light"\r\n"WaveName2", "DAPI"\r\n"EndFile"\r\n'
+)
+
+
+def _layout_csv() -> str:
+    """The lab's layout: a concentration grid (µM in the title) and a series grid, 8 × 12."""
+    conc: dict[str, str] = dict(SHARED)
+    series: dict[str, str] = {}
+    for row, name in SERIES_ROWS.items():
+        conc[f"{row}01"] = "DMSO"
+        series[f"{row}01"] = name
+        for column, um in DOSES_UM.items():
+            conc[f"{row}{column:02d}"] = f"{um:g}"
+            series[f"{row}{column:02d}"] = name
+    lines = ['"Two drugs on A549, 72 h"']
+    for title, grid in (("Plate 1 - concentration (µM)", conc), ("Plate 1 - series", series)):
+        lines += ["", title, "," + ",".join(str(c) for c in range(1, 13))]
+        for row in "ABCDEFGH":
+            lines.append(row + "," + ",".join(grid.get(f"{row}{c:02d}", "") for c in range(1, 13)))
+    return "\r\n".join(lines) + "\r\n"
+
+
+def _twelve_bit(grey8: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A 12-bit camera's values (0–4095) in a 16-bit container, like most microscope cameras write."""
+    values = grey8.astype(np.int32) * 16 + rng.integers(0, 16, grey8.shape)
+    return values.clip(0, TWELVE_BIT_MAX).astype(np.uint16)
+
+
+def _fluorescence(rng: np.random.Generator) -> np.ndarray:
+    """A DAPI-like frame: dark with bright nuclei (must never be scored)."""
+    yy, xx = np.mgrid[0:IMAGE_HEIGHT, 0:IMAGE_WIDTH]
+    img = rng.normal(60.0, 8.0, (IMAGE_HEIGHT, IMAGE_WIDTH))
+    for cx, cy in zip(rng.uniform(0, IMAGE_WIDTH, 30), rng.uniform(0, IMAGE_HEIGHT, 30), strict=True):
+        img += 3000.0 * np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / 9.0)
+    return img.clip(0, TWELVE_BIT_MAX).astype(np.uint16)
+
+
+def _layout_wells() -> dict[str, float | None]:
+    """Well → concentration (µM) as drawn; None for the kill well."""
+    wells: dict[str, float | None] = {"D01": 0.0, "D02": None}
+    for row in SERIES_ROWS:
+        wells[f"{row}01"] = 0.0
+        wells.update({f"{row}{c:02d}": um for c, um in DOSES_UM.items()})
+    return wells
+
+
+def write_imagexpress_folder(root: Path) -> Path:
+    """Write the plate folder; returns it (``root/plate1``)."""
+    import tifffile
+
+    folder = root / PLATE
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(14)
+    for well, um in _layout_wells().items():
+        alive = 0.02 if um is None else viability(um)
+        for site in FIELDS:
+            rgb = well_image(int(20 + 250 * alive), width=IMAGE_WIDTH, height=IMAGE_HEIGHT, rng=rng)
+            grey8 = rgb[:, :, 1]
+            for wave, pixels in ((1, _twelve_bit(grey8, rng)), (2, _fluorescence(rng))):
+                tifffile.imwrite(folder / f"{PLATE}_{well}_s{site}_w{wave}{GUID}.tif", pixels)
+    (folder / f"{PLATE}.HTD").write_text(HTD, encoding="latin-1")
+    (folder / "layout.csv").write_text(_layout_csv(), encoding="utf-8")
+    return folder
+
+
+# ------------------------------------------------------------------------------ training's reader
+
+_PREDICT = """async ([card, inputs]) => {
+  await import('/static/vendor/tf.min.js');
+  await import('/static/vendor/tf-backend-wasm.min.js');
+  const model = await import('/static/js/model.js');
+  await model.initBackend({ backend: 'wasm', wasmPath: '/static/vendor/', threads: 1 });
+  const size = card.input.size;
+  const net = await model.loadNetwork({
+    backboneUrl: card.backbone_url, headUrl: card.head_url, headFormat: card.head.format, size });
+  const out = [];
+  for (const b64 of inputs) {
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    out.push((await model.predict(net, new Float32Array(bytes.buffer))).od450);
+  }
+  model.disposeNetwork(net);
+  return out;
+}"""
+
+
+@dataclass(frozen=True)
+class Reference:
+    """What training's reader makes of the folder."""
+
+    channel: str | None  # the channel kept
+    left_out: dict[str, list[str]]  # channel → its files (relative paths)
+    fields: dict[str, list[str]]  # well → its bright-field files
+    od450: dict[str, float]  # well → mean OD450 of its fields
+    concentration_um: dict[str, float | None]  # well → concentration (the layout's)
+    series: dict[str, str | None]  # well → series (the layout's)
+    control: dict[str, str | None]  # well → control kind (the layout's)
+
+
+def training_reader(folder: Path, origin_page: Any, server: Server) -> Reference:
+    """Read the folder as training does, and predict its model inputs with the page's network."""
+    paths = sorted(p.relative_to(folder.parent).as_posix() for p in folder.glob("*.tif"))
+    names = parse_htd_channel_names((folder / f"{PLATE}.HTD").read_text(encoding="latin-1"))
+    groups = group_wells([(p, parse_instrument_path(p)) for p in paths], channel_names=names)
+    assert not groups.problems and not groups.unrecognised
+    (plate,) = read_layout(folder / "layout.csv").plates
+    files = [f for w in groups.wells for f in w.files]
+    inputs = [preprocess(folder.parent / f, INPUT_SIZE).astype(np.float32) for f in files]
+    cards = json.loads(urllib.request.urlopen(server.url + "/api/models", timeout=10).read())["models"]
+    card = next(c for c in cards if c["id"] == MODEL_A)
+    encoded = [base64.b64encode(x.tobytes()).decode() for x in inputs]
+    predicted = dict(zip(files, origin_page.evaluate(_PREDICT, [card, encoded]), strict=True))
+    return Reference(
+        channel=groups.channel,
+        left_out={label: list(p) for label, p in groups.left_out},
+        fields={w.well: list(w.files) for w in groups.wells},
+        od450={w.well: float(np.mean([predicted[f] for f in w.files])) for w in groups.wells},
+        concentration_um={w: v.concentration_um for w, v in plate.wells.items()},
+        series={w: v.series for w, v in plate.wells.items()},
+        control={w: v.control for w, v in plate.wells.items()},
+    )
+
+
+# ------------------------------------------------------------------------------ the page
+
+
+def wait_all_fitted(pg: Any, n_curves: int) -> None:
+    """Wait until the page holds ``n_curves`` curves, every image is scored and every curve is fitted."""
+    pg.wait_for_function(
+        """(n) => {
+          const items = [...document.querySelectorAll('#curve-list li')];
+          const counts = document.querySelector('#imports .import .counts');
+          const busy = '#wells tbody tr[data-status="queued"], #wells tbody tr[data-status="scoring"]';
+          return items.length === n && counts && Number(counts.dataset.fitted) > 0
+            && items.every((li) => li.querySelector('.curve-ic50').title !== '')  // the fit's message
+            && !document.querySelector(busy) && !document.querySelector('#fit-status.fit-busy');
+        }""",
+        arg=n_curves,
+        timeout=120_000,
+    )
+
+
+def import_summary(pg: Any) -> dict[str, Any]:
+    """The newest import's counts line and its groups of left-out files ({kind: [(name, reason)]})."""
+    return pg.evaluate(
+        """() => {
+          const box = document.querySelector('#imports .import');
+          const groups = {};
+          for (const li of box.querySelectorAll('.import-details > li[data-kind]')) {
+            groups[li.dataset.kind] = [...li.querySelectorAll('.reasons li')].map(
+              (item) => [item.dataset.name, item.textContent]);
+          }
+          const counts = box.querySelector('.counts');
+          return { ...counts.dataset, text: counts.textContent, groups,
+                   notes: [...box.querySelectorAll('.note')].map((n) => n.textContent),
+                   imagesLine: box.querySelector('li[data-kind="images"]').textContent };
+        }"""
+    )
+
+
+def download_report(pg: Any) -> str:
+    with pg.expect_download() as info:
+        pg.click("#download-csv")
+    return info.value.path().read_text(encoding="utf-8")
+
+
+def thumbnail_grey_levels(pg: Any) -> list[float]:
+    """Mean grey level (0–255) of every field thumbnail of the open curve's wells table."""
+    return pg.evaluate(
+        """async () => {
+          const out = [];
+          for (const img of document.querySelectorAll('#wells tbody td.c-thumb img')) {
+            await img.decode();
+            const canvas = new OffscreenCanvas(img.naturalWidth, img.naturalHeight);
+            const ctx = canvas.getContext('2d');
+            ctx.drawImage(img, 0, 0);
+            const px = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+            let sum = 0;
+            for (let i = 0; i < px.length; i += 4) sum += (px[i] + px[i + 1] + px[i + 2]) / 3;
+            out.push(sum / (px.length / 4));
+          }
+          return out;
+        }"""
+    )
+
+
+@pytest.fixture(scope="module")
+def plate_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_imagexpress_folder(tmp_path_factory.mktemp("imagexpress"))
+
+
+@pytest.fixture(scope="module")
+def reference(plate_folder: Path, origin_page: Any, server: Server) -> Reference:
+    return training_reader(plate_folder, origin_page, server)
+
+
+def test_training_reads_the_folder_as_designed(reference: Reference):
+    """The fixture itself: three bright-field fields per well, DAPI left out, the layout's wells."""
+    assert reference.channel == "Transmitted Light"
+    assert list(reference.left_out) == ["DAPI"]
+    assert len(reference.left_out["DAPI"]) == 3 * len(_layout_wells())
+    assert set(reference.fields) == set(_layout_wells())
+    assert all(len(files) == 3 for files in reference.fields.values())
+    assert reference.concentration_um == _layout_wells()
+    assert reference.control["D02"] == "kill" and reference.series["D01"] is None
+
+
+def test_imagexpress_folder_with_layout_gives_one_curve_per_series_like_training(
+    page: Any, server: Server, plate_folder: Path, reference: Reference
+):
+    open_app(page, server)
+    page.set_input_files("#folder-input", str(plate_folder))
+    wait_all_fitted(page, n_curves=2)
+
+    # Every file accounted for: 96 images + .HTD + layout = 98 files → 16 wells → 16 fitted per the counts.
+    n_wells = len(_layout_wells())
+    summary = import_summary(page)
+    n_files = 2 * 3 * n_wells + 2
+    assert (int(summary["files"]), int(summary["images"])) == (n_files, 3 * n_wells)
+    assert int(summary["wells"]) == n_wells and int(summary["fitted"]) == n_wells
+    assert f"{n_files} files → {n_wells} wells → {n_wells} fitted" in summary["text"]
+    assert "3 fields per well" in summary["imagesLine"] and "ImageXpress" in summary["imagesLine"]
+    assert "channel Transmitted Light" in summary["imagesLine"]
+
+    # The second channel is left out with a note naming each of its files.
+    dapi = summary["groups"]["channel"]
+    assert sorted(name for name, _ in dapi) == sorted(reference.left_out["DAPI"])
+    assert all("channel DAPI, not the bright-field channel (Transmitted Light)" in text for _, text in dapi)
+    assert {name for name, _ in summary["groups"]["layout"]} == {f"{PLATE}/layout.csv"}
+    assert {name for name, _ in summary["groups"]["channel_names"]} == {f"{PLATE}/{PLATE}.HTD"}
+
+    # One curve per series, labelled by plate and series, each with its 7 wells and the 2 shared controls.
+    labels = page.eval_on_selector_all("#curve-list li strong", "els => els.map(e => e.textContent)")
+    assert labels == [f"{PLATE} · dox", f"{PLATE} · cis"]
+
+    curves, wells = parse_report(download_report(page))
+    assert [c["label"] for c in curves] == labels
+    # Each curve fitted on its own: 6 doses, its vehicle and the shared one (the kill well is a control, not
+    # fitted). The near-black 12-bit images (see the xfail below) give flat curves: no IC50 yet, said so.
+    for c in curves:
+        assert (c["n_wells"], c["n_concentrations"]) == ("8", "7") and c["status"], c
+    by_curve: dict[str, dict[str, dict[str, str]]] = {}
+    for w in wells:
+        by_curve.setdefault(w["label"], {})[w["well"]] = w
+    for label, series in ((labels[0], "dox"), (labels[1], "cis")):
+        row = next(r for r, s in SERIES_ROWS.items() if s == series)
+        expected_wells = {w for w in _layout_wells() if w.startswith(row)} | set(SHARED)
+        assert set(by_curve[label]) == expected_wells
+        for well, w in by_curve[label].items():
+            # Same OD450 as training's reader: the mean of the well's three bright-field fields.
+            assert float(w["predicted_od450"]) == pytest.approx(reference.od450[well], abs=1e-4), well
+            assert w["plate"] == PLATE
+            assert "3 fields:" in w["image"]
+            if reference.control[well] == "kill":
+                assert w["control"] == "kill"  # the layout's control well is the analysis' kill control
+            else:
+                assert float(w["concentration_um"]) == pytest.approx(reference.concentration_um[well])
+
+    # The wells table: one row per well, three fields each, every field shown and scored on its own.
+    table = page.eval_on_selector_all(
+        "#wells tbody tr",
+        """trs => trs.map(tr => ({well: tr.dataset.well, fields: Number(tr.dataset.fields),
+            od450: Number(tr.dataset.od450), thumbs: tr.querySelectorAll('td.c-thumb img').length,
+            each: [...tr.querySelectorAll('.fields .field')].map(f => Number(f.dataset.od450))}))""",
+    )
+    assert sorted(r["well"] for r in table) == sorted(by_curve[labels[0]])
+    for r in table:
+        assert r["fields"] == 3 and r["thumbs"] == 3 and len(r["each"]) == 3
+        assert r["od450"] == pytest.approx(float(np.mean(r["each"])), abs=1e-9)
+        assert r["od450"] == pytest.approx(reference.od450[r["well"]], abs=1e-4)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="12-bit data in a 16-bit TIFF is divided by 65,535 (training/preprocess.py to_uint8), so its "
+    "thumbnails are near-black until the bit-depth rule of issue 14 item 1 lands (another helper's branch)",
+)
+def test_thumbnails_of_12bit_fields_are_visible(page: Any, server: Server, plate_folder: Path):
+    open_app(page, server)
+    page.set_input_files("#folder-input", str(plate_folder))
+    wait_all_fitted(page, n_curves=2)
+    greys = thumbnail_grey_levels(page)
+    assert len(greys) == 3 * 9
+    assert min(greys) > 60, f"thumbnail mean grey levels {min(greys):.1f}–{max(greys):.1f} of 255"
