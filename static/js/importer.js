@@ -51,7 +51,9 @@ export async function readDrop(state, { files, unreadable }, target) {
   record.targetCurveId = target.id;
   for (const { file, path } of sorted.sheets) {
     const read = await readSheets(file);
-    const layout = read.problems.length ? read : parseLayout(read.sheets, { source: file.name });
+    const layout = read.problems.length
+      ? { plates: [], problems: read.problems }
+      : parseLayout(read.sheets, { source: file.name });
     if (!layout.plates.length) {
       record.left.push({ path, kind: 'unreadable_layout', reason: layout.problems.join('; ') });
       continue;

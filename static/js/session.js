@@ -473,7 +473,7 @@ export function reportCurve(curve, limits, timeZero = null) {
 
 /**
  * Counts for the progress line: images {total, queued, scoring, done, problems}, and wells {wells,
- * missingConc} (wells without a concentration, among those not given up as problems).
+ * missingConc} (wells without a concentration, among those not given up as problems and not blank/kill).
  */
 export function curveCounts(curve) {
   const { lines } = plateLines(curve);
@@ -493,7 +493,9 @@ export function curveCounts(curve) {
     else if (w.status === 'done') counts.done++;
     else counts.problems++;
   }
-  for (const g of groups)
-    if (g.status !== 'problem' && concentrationOf(g.rep, curve, lines).um === null) counts.missingConc++;
+  for (const g of groups) {
+    const needed = g.status !== 'problem' && !g.rep.control; // a blank or kill well's is not used
+    if (needed && concentrationOf(g.rep, curve, lines).um === null) counts.missingConc++;
+  }
   return counts;
 }
