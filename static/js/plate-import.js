@@ -71,7 +71,7 @@ function naturalPath(a, b) {
  *   channels: {label: string, value: number|string}[], choice: string|null, formats: string[]}}
  *   images: instrument-named ones in well order (site: parseInstrumentPath's reading, its plate filled in
  *   from the folders), then plainly named ones (site null; today's rules read their names); channel: the
- *   kept channel's label; channels: every channel found (for the person's choice); choice: why no channel
+ *   kept channel's label; channels: every channel found, by label (for the person's choice); choice: why no channel
  *   could be kept (null when one was); formats: the instruments recognised
  */
 export function planImport(images, { channelNames = {}, brightField = null } = {}) {
@@ -128,7 +128,9 @@ export function planImport(images, { channelNames = {}, brightField = null } = {
     ],
     left,
     channel: placed.length ? grouping.channel : null,
-    channels: [...channels.values()],
+    channels: [...channels.values()].sort((a, b) =>
+      a.label.localeCompare(b.label, undefined, { numeric: true }),
+    ),
     choice,
     formats: [...new Set(placed.map((r) => r.reading.format))],
   };

@@ -89,21 +89,24 @@ def _layout_wells() -> dict[str, float | None]:
     return wells
 
 
-def write_imagexpress_folder(root: Path) -> Path:
-    """Write the plate folder; returns it (``root/plate1``)."""
+def write_imagexpress_folder(root: Path, *, wells: tuple[str, ...] | None = None, htd: bool = True) -> Path:
+    """Write the plate folder (``wells``: a part of the layout's wells; ``htd``: with the .HTD file)."""
     import tifffile
 
     folder = root / PLATE
     folder.mkdir(parents=True)
     rng = np.random.default_rng(14)
     for well, um in _layout_wells().items():
+        if wells is not None and well not in wells:
+            continue
         alive = 0.02 if um is None else viability(um)
         for site in FIELDS:
             rgb = well_image(int(20 + 250 * alive), width=IMAGE_WIDTH, height=IMAGE_HEIGHT, rng=rng)
             grey8 = rgb[:, :, 1]
             for wave, pixels in ((1, _twelve_bit(grey8, rng)), (2, _fluorescence(rng))):
                 tifffile.imwrite(folder / f"{PLATE}_{well}_s{site}_w{wave}{GUID}.tif", pixels)
-    (folder / f"{PLATE}.HTD").write_text(HTD, encoding="latin-1")
+    if htd:
+        (folder / f"{PLATE}.HTD").write_text(HTD, encoding="latin-1")
     (folder / "layout.csv").write_text(_layout_csv(), encoding="utf-8")
     return folder
 
@@ -173,9 +176,9 @@ def wait_all_fitted(pg: Any, n_curves: int) -> None:
     pg.wait_for_function(
         """(n) => {
           const items = [...document.querySelectorAll('#curve-list li')];
-          const counts = document.querySelector('#imports .import .counts');
+          const counts = [...document.querySelectorAll('#imports .import .counts')];
           const busy = '#wells tbody tr[data-status="queued"], #wells tbody tr[data-status="scoring"]';
-          return items.length === n && counts && Number(counts.dataset.fitted) > 0
+          return items.length === n && counts.some((c) => Number(c.dataset.fitted) > 0)
             && items.every((li) => li.querySelector('.curve-ic50').title !== '')  // the fit's message
             && !document.querySelector(busy) && !document.querySelector('#fit-status.fit-busy');
         }""",
@@ -326,3 +329,111 @@ def test_thumbnails_of_12bit_fields_are_visible(page: Any, server: Server, plate
     greys = thumbnail_grey_levels(page)
     assert len(greys) == 3 * 9
     assert min(greys) > 60, f"thumbnail mean grey levels {min(greys):.1f}–{max(greys):.1f} of 255"
+
+
+def test_bad_files_are_named_with_their_reason_and_the_rest_is_fitted(
+    page: Any, server: Server, tmp_path: Path
+):
+    folder = write_imagexpress_folder(tmp_path, wells=("B01", "B02", "B03", "B04", "B05", "D02"))
+    corrupt = folder / f"{PLATE}_B02_s2_w1{GUID}.tif"
+    corrupt.write_bytes(b"II*\x00" + bytes(60))  # a TIFF header and nothing usable: B02's field 2 is lost
+    (folder / "notes.pdf").write_bytes(b"%PDF-1.4 not an image")
+    (folder / f"{PLATE}_B03_s1_w1_thumb{GUID}.tif").write_bytes(
+        (folder / f"{PLATE}_B03_s1_w1{GUID}.tif").read_bytes()
+    )
+    (folder / "B07").mkdir()
+    (folder / "B07" / f"{PLATE}_C03_s1_w1{GUID}.tif").write_bytes(b"II*\0")  # names two wells: not guessed
+    (folder / "broken.xlsx").write_bytes(b"PK not a workbook")
+    open_app(page, server)
+    page.set_input_files("#folder-input", str(folder))
+    wait_all_fitted(page, n_curves=1)
+    summary = import_summary(page)
+    # 36 images (one of them corrupt) + .HTD + layout.csv + 4 more bad ones = 42 files; 17 fields scored in
+    # 6 wells, all 6 fitted (5 with a concentration, and the kill well as a control).
+    counts = (summary["files"], summary["images"], summary["wells"], summary["fitted"])
+    assert counts == ("42", "17", "6", "6")
+    assert "42 files → 6 wells → 6 fitted" in summary["text"]
+    reasons = {kind: dict(items) for kind, items in summary["groups"].items()}
+    assert "corrupt or unreadable TIFF file" in reasons["corrupt"][f"{PLATE}/{corrupt.name}"]
+    assert "neither an image" in reasons["not_image"][f"{PLATE}/notes.pdf"]
+    assert f"{PLATE}/{PLATE}_B03_s1_w1_thumb{GUID}.tif" in reasons["thumbnail"]
+    (ambiguous,) = reasons["ambiguous"].values()
+    assert "B07" in ambiguous and "C03" in ambiguous
+    assert f"{PLATE}/broken.xlsx" in reasons["unreadable_layout"]
+    assert len(reasons["channel"]) == 18
+    # The well with the corrupt field is the mean of its two other fields, and says so.
+    b02 = page.eval_on_selector(
+        "#wells tbody tr[data-well='B02']",
+        """tr => ({fields: tr.dataset.fields, od: Number(tr.dataset.od450),
+            each: [...tr.querySelectorAll('.fields .field')].map(
+              f => [f.dataset.status, f.dataset.od450])})""",
+    )
+    assert b02["fields"] == "3" and [e[0] for e in b02["each"]] == ["done", "problem", "done"]
+    used = [float(e[1]) for e in b02["each"] if e[0] == "done"]
+    assert b02["od"] == pytest.approx(sum(used) / 2, abs=1e-9)
+
+
+def test_unnamed_channels_are_chosen_by_the_person_then_placed(page: Any, server: Server, tmp_path: Path):
+    folder = write_imagexpress_folder(tmp_path, wells=("B01", "B02", "D02"), htd=False)
+    open_app(page, server)
+    page.set_input_files("#folder-input", str(folder))
+    page.wait_for_selector("#imports .channel-choice button")
+    question = page.text_content("#imports .channel-choice p")
+    assert "Which channel is bright field?" in question and "none is named as bright field" in question
+    assert page.eval_on_selector_all(
+        "#imports .channel-choice button", "bs => bs.map(b => b.textContent)"
+    ) == [
+        "channel 1",
+        "channel 2",
+    ]
+    assert page.eval_on_selector_all("#wells tbody tr", "trs => trs.length") == 0  # nothing scored meanwhile
+    page.click("#imports .channel-choice button[data-channel='channel 1']")
+    wait_all_fitted(page, n_curves=1)
+    summary = import_summary(page)
+    assert (summary["images"], summary["wells"]) == ("9", "3") and "channel channel 1" in summary[
+        "imagesLine"
+    ]
+    assert len(summary["groups"]["channel"]) == 9 and not page.query_selector("#imports .channel-choice")
+
+
+def test_a_layout_imported_after_the_images_gives_them_their_concentrations(
+    page: Any, server: Server, tmp_path: Path
+):
+    folder = write_imagexpress_folder(tmp_path, wells=("B01", "B02", "B03", "B04", "B05", "D02"))
+    layout = tmp_path / "layout.csv"
+    (folder / "layout.csv").rename(layout)
+    open_app(page, server)
+    page.set_input_files("#folder-input", str(folder))
+    page.wait_for_function(
+        """() => {
+          const trs = [...document.querySelectorAll('#wells tbody tr')];
+          return trs.length === 6 && !trs.some((r) => ['queued', 'scoring'].includes(r.dataset.status));
+        }"""
+    )
+    assert import_summary(page)["fitted"] == "0"  # no concentrations yet
+    page.click("#layout-box summary")
+    page.set_input_files("#layout-input", str(layout))
+    wait_all_fitted(page, n_curves=1)
+    assert "In use: layout.csv" in page.text_content("#layout-status")
+    table = page.eval_on_selector_all(
+        "#wells tbody tr", "trs => trs.map(tr => [tr.dataset.well, tr.querySelector('input.conc').value])"
+    )
+    assert dict(table) == {"B01": "0", "B02": "10", "B03": "3", "B04": "1", "B05": "0.3", "D02": ""}
+    summary = page.eval_on_selector_all("#imports .import .counts", "els => els.map(e => e.dataset.fitted)")
+    assert summary[-1] == "6"  # the first drop (listed last) is now fitted: 5 wells and the kill control
+
+
+@pytest.mark.parametrize(("n_wells", "rows", "columns"), [(96, 8, 12), (384, 16, 24)])
+def test_templates_download_as_training_writes_them(
+    page: Any, server: Server, n_wells: int, rows: int, columns: int
+):
+    from training.layouts import layout_template
+
+    open_app(page, server)
+    page.click("#layout-box summary")
+    with page.expect_download() as info:
+        page.click(f"#template-{n_wells}")
+    assert info.value.suggested_filename == f"nostain-layout-{n_wells}.csv"
+    text = Path(info.value.path()).read_bytes().decode("utf-8")
+    assert text == layout_template(n_wells)
+    assert text.count("\r\nP,") == (2 if rows == 16 else 0) and f",{columns}\r\n" in text
