@@ -52,7 +52,12 @@ export function folderPlate(path) {
 /** A reading's channel label, as groupWells labels it (a name from the .HTD file when the name has none). */
 function channelOption(channel, channelNames) {
   const name = channel.name ?? channelNames[channel.index] ?? null;
-  return { label: name ?? `channel ${channel.index}`, value: name ?? channel.index };
+  return { label: name ?? `channel ${channel.index}`, value: name ?? channel.index, index: channel.index };
+}
+
+/** Channels in the instrument's order (w1, w2 …; unnumbered ones last, by name). */
+function byChannelNumber(a, b) {
+  return (a.index ?? Infinity) - (b.index ?? Infinity) || a.label.localeCompare(b.label);
 }
 
 function naturalPath(a, b) {
@@ -68,10 +73,10 @@ function naturalPath(a, b) {
  *   the names do not say which one is bright field (a channel number or name the person chose)
  * @returns {{images: {file: File, path: string, plate: string|null, site: object|null}[],
  *   left: {path: string, kind: string, reason: string}[], channel: string|null,
- *   channels: {label: string, value: number|string}[], choice: string|null, formats: string[]}}
+ *   channels: {label: string, value: number|string, index: number|null}[], choice: string|null, formats: string[]}}
  *   images: instrument-named ones in well order (site: parseInstrumentPath's reading, its plate filled in
  *   from the folders), then plainly named ones (site null; today's rules read their names); channel: the
- *   kept channel's label; channels: every channel found, by label (for the person's choice); choice: why no channel
+ *   kept channel's label; channels: every channel found, in the instrument's order (for the person's choice); choice: why no channel
  *   could be kept (null when one was); formats: the instruments recognised
  */
 export function planImport(images, { channelNames = {}, brightField = null } = {}) {
@@ -128,9 +133,7 @@ export function planImport(images, { channelNames = {}, brightField = null } = {
     ],
     left,
     channel: placed.length ? grouping.channel : null,
-    channels: [...channels.values()].sort((a, b) =>
-      a.label.localeCompare(b.label, undefined, { numeric: true }),
-    ),
+    channels: [...channels.values()].sort(byChannelNumber),
     choice,
     formats: [...new Set(placed.map((r) => r.reading.format))],
   };
