@@ -129,13 +129,16 @@ export function newWell({ id, file, path = null, site = null, plate = null, layo
  * @returns {object}  the same record
  */
 export function placeWell(well, { site = null, plate = null, layoutWell = null }) {
+  const fromLayout = (entry) => (LAYOUT_CONTROLS.has(entry?.control) ? entry.control : null);
+  // A kind the person chose stays; one the previous layout gave goes with that layout.
+  const chosen = well.control && well.control !== fromLayout(well.layoutWell) ? well.control : null;
   return Object.assign(well, {
     site,
     plate: plate ?? '', // '' = one plate
     well: site?.well ?? parseWellId(well.name) ?? '',
     field: site?.field ?? null,
     layoutWell,
-    control: LAYOUT_CONTROLS.has(layoutWell?.control) ? layoutWell.control : well.control,
+    control: fromLayout(layoutWell) ?? chosen,
   });
 }
 
