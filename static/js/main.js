@@ -166,11 +166,17 @@ function curveFor(spec) {
   return curve;
 }
 
-/** After a drop was placed: score its images, open the first curve it filled (unless it is open), fit. */
+/**
+ * After a drop was placed: score its images, open the first curve it filled (unless it is open: then show
+ * the label and drug the drop gave it), fit.
+ */
 function placed(filled) {
   scorer.schedule();
   if (filled.length && !filled.includes(active())) openCurve(filled[0].id);
-  else view.render();
+  else {
+    if (filled.includes(active())) ui.fillCurveForm(active());
+    view.render();
+  }
   requestFit();
 }
 

@@ -279,6 +279,7 @@ def test_imagexpress_folder_with_layout_gives_one_curve_per_series_like_training
     # One curve per series, labelled by plate and series, each with its 7 wells and the 2 shared controls.
     labels = page.eval_on_selector_all("#curve-list li strong", "els => els.map(e => e.textContent)")
     assert labels == [f"{PLATE} · dox", f"{PLATE} · cis"]
+    assert page.input_value("#curve-label") == labels[0]  # the open curve's form shows its new label
 
     curves, wells = parse_report(download_report(page))
     assert [c["label"] for c in curves] == labels
