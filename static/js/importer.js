@@ -19,6 +19,21 @@ function plateSummary(plates) {
 }
 
 /**
+ * The images already dropped on a curve, by fileKey → the curve holding them: its own, and those of the
+ * curves that drops on it made (a drop of a plate with two series fills two curves).
+ */
+function knownImages(state, target) {
+  const mine = new Set(
+    state.imports.filter((r) => r.targetCurveId === target.id).flatMap((r) => [...r.records.values()]),
+  );
+  const known = new Map();
+  for (const curve of state.curves)
+    for (const image of curve.wells)
+      if (curve === target || mine.has(image)) known.set(fileKey(image.path, image.file), curve);
+  return known;
+}
+
+/**
  * Read a drop: its layouts (the session's layout becomes theirs), its channel names, and which of its
  * images are new to the curve it was dropped on (the same files dropped on another curve are another read
  * of the plate).
@@ -65,10 +80,10 @@ export async function readDrop(state, { files, unreadable }, target) {
   }
   record.newLayout = plates.length > 0;
   if (record.newLayout) state.layout = { sources, plates };
-  const known = new Set(target.wells.map((w) => fileKey(w.path, w.file)));
+  const known = knownImages(state, target);
   for (const entry of sorted.images) {
-    if (known.has(fileKey(entry.path, entry.file)))
-      record.left.push({ path: entry.path, kind: 'duplicate', reason: `already in ${target.label}` });
+    const curve = known.get(fileKey(entry.path, entry.file));
+    if (curve) record.left.push({ path: entry.path, kind: 'duplicate', reason: `already in ${curve.label}` });
     else record.images.push(entry);
   }
   return record;

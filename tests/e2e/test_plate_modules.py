@@ -371,3 +371,37 @@ def test_dropped_folders_are_walked_in_batches_and_unreadable_entries_named(orig
     assert got["paths"][:2] == ["plate/B02/f0.tif", "plate/B02/f1.tif"]
     assert got["paths"][-2:] == ["plate/layout.csv", "loose.jpg"]
     assert got["unreadable"] == [{"path": "plate/lost.tif", "reason": "could not be read (NotFoundError)"}]
+
+
+def test_a_plate_dropped_twice_is_scored_once_across_the_curves_it_filled(origin_page: Any):
+    conc = {"B01": "DMSO", "B02": "1", "C01": "DMSO", "C02": "2"}
+    series = {"B01": "dox", "B02": "dox", "C01": "cis", "C02": "cis"}
+    layout = _grid("Plate 1 (µM)", conc) + _grid("Plate 1 - series", series)
+    files = [[_xpress(w, 1, 1), "tiff"] for w in conc] + [["plate1/layout.csv", layout]]
+    got = _run(
+        origin_page,
+        """
+        const s = m.session;
+        const state = { imports: [], curves: [s.newCurve({ id: 1, label: 'curve 1' })], nextImportId: 1,
+          nextCurveId: 2, nextWellId: 1, layout: { sources: [], plates: [] } };
+        const makeCurve = (spec) => {
+          const c = s.newCurve({ id: state.nextCurveId++, label: spec.label });
+          state.curves.push(c);
+          return c;
+        };
+        const files = a[0].map(([path, text]) => ({ path, file: new File([text], path.split('/').at(-1)) }));
+        const drop = async () => {
+          const record = await m.importer.readDrop(state, { files, unreadable: [] }, state.curves[0]);
+          state.imports.unshift(record);
+          m.importer.placeImport(state, record, makeCurve);
+          return record.left.filter((x) => x.kind === 'duplicate').map((x) => x.reason);
+        };
+        const first = await drop();
+        const second = await drop();
+        return { first, second, curves: state.curves.map((c) => [c.label, c.wells.length]) };
+        """,
+        files,
+    )
+    assert got["first"] == []
+    assert sorted(got["second"]) == ["already in plate1 · cis"] * 2 + ["already in plate1 · dox"] * 2
+    assert got["curves"] == [["plate1 · dox", 2], ["plate1 · cis", 2]]
