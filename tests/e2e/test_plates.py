@@ -438,3 +438,52 @@ def test_templates_download_as_training_writes_them(
     text = Path(info.value.path()).read_bytes().decode("utf-8")
     assert text == layout_template(n_wells)
     assert text.count("\r\nP,") == (2 if rows == 16 else 0) and f",{columns}\r\n" in text
+
+
+def test_a_384_well_opera_plate_gets_its_layout_and_a_16_by_24_map(page: Any, server: Server, tmp_path: Path):
+    """Opera/Operetta names (row 16 = P, columns 13–24), two fields per well, a 16 × 24 layout grid."""
+    import tifffile
+
+    doses = {13: "DMSO", **{c: f"{10 / 3 ** (c - 14):.4g}" for c in range(14, 25)}}  # 10 µM, 1:3 down
+    folder = tmp_path / "Plate_1"
+    (folder / "Images").mkdir(parents=True)
+    rng = np.random.default_rng(384)
+    for column, text in doses.items():
+        um = 0.0 if text == "DMSO" else float(text)
+        for field in (1, 2):
+            grey8 = well_image(int(20 + 250 * viability(um)), width=IMAGE_WIDTH, height=IMAGE_HEIGHT, rng=rng)
+            name = f"r16c{column:02d}f{field:02d}p01-ch1sk1fk1fl1.tiff"
+            tifffile.imwrite(folder / "Images" / name, grey8[:, :, 1].astype(np.uint16) * 257)
+    grid = ["Plate 1 - concentration (µM)", "," + ",".join(str(c) for c in range(1, 25))]
+    grid += [row + "," + ",".join(doses.get(c, "") if row == "P" else "" for c in range(1, 25)) for row in
+             "ABCDEFGHIJKLMNOP"]  # fmt: skip
+    layout = tmp_path / "layout384.csv"
+    layout.write_text("\n".join(grid) + "\n", encoding="utf-8")
+    open_app(page, server)
+    page.click("#layout-box summary")
+    page.set_input_files("#layout-input", str(layout))
+    assert "plate 1 (12 of 384 wells)" in page.text_content("#layout-status")
+    page.set_input_files("#folder-input", str(folder))
+    wait_all_fitted(page, n_curves=1)
+    summary = import_summary(page)
+    assert (summary["files"], summary["images"], summary["wells"], summary["fitted"]) == (
+        "24",
+        "24",
+        "12",
+        "12",
+    )
+    assert "named by Opera/Operetta" in summary["imagesLine"] and "2 fields per well" in summary["imagesLine"]
+    table = page.eval_on_selector_all(
+        "#wells tbody tr", "trs => trs.map(tr => [tr.dataset.well, tr.querySelector('input.conc').value])"
+    )
+    assert {well: float(value) for well, value in table} == pytest.approx(
+        {f"P{c}": 0.0 if text == "DMSO" else float(text) for c, text in doses.items()}
+    )
+    heatmap = page.eval_on_selector(
+        "#heatmap-od450 table",
+        "t => ({rows: t.tBodies[0]?.rows.length ?? t.querySelectorAll('tr').length - 1,"
+        " columns: t.querySelectorAll('th[scope=col]').length,"
+        " wells: [...t.querySelectorAll('td[data-value]')].map(td => td.dataset.well)})",
+    )
+    assert (heatmap["rows"], heatmap["columns"]) == (16, 24)
+    assert sorted(heatmap["wells"]) == sorted(f"P{c}" for c in doses)
