@@ -487,3 +487,18 @@ def test_a_384_well_opera_plate_gets_its_layout_and_a_16_by_24_map(page: Any, se
     )
     assert (heatmap["rows"], heatmap["columns"]) == (16, 24)
     assert sorted(heatmap["wells"]) == sorted(f"P{c}" for c in doses)
+    # Each field on its own: its thumbnail opens its occlusion map; unticking it leaves it out of the mean.
+    row = "#wells tbody tr[data-well='P14']"
+    page.click(f"{row} td.c-thumb img:nth-child(2)")
+    page.wait_for_selector("#attribution[data-state='done'] canvas.attribution-map")
+    (done,) = page.evaluate("window.nostainDebug.attributions")
+    assert done["name"] == "r16c14f02p01-ch1sk1fk1fl1.tiff"
+    fields = page.eval_on_selector_all(f"{row} .fields .field", "fs => fs.map(f => Number(f.dataset.od450))")
+    page.click(f"{row} details.fields summary")
+    page.uncheck(f"{row} .fields .field:nth-of-type(1) input.field-use")
+    page.wait_for_function(
+        "([sel, od]) => Math.abs(Number(document.querySelector(sel).dataset.od450) - od) < 1e-9",
+        arg=[row, fields[1]],
+    )
+    assert "2 fields, OD450 = mean of 1" in page.inner_text(f"{row} details.fields summary")
+    assert page.eval_on_selector(f"{row} .fields .field", "f => f.classList.contains('left-out')")
