@@ -89,11 +89,19 @@ def _layout_wells() -> dict[str, float | None]:
     return wells
 
 
-def write_imagexpress_folder(root: Path, *, wells: tuple[str, ...] | None = None, htd: bool = True) -> Path:
-    """Write the plate folder (``wells``: a part of the layout's wells; ``htd``: with the .HTD file)."""
+def write_imagexpress_folder(
+    root: Path,
+    *,
+    wells: tuple[str, ...] | None = None,
+    htd: bool = True,
+    plate: str = PLATE,
+    layout: bool = True,
+) -> Path:
+    """Write a plate folder ``root/<plate>``: ``wells``, a part of the layout's wells; ``htd``, with the
+    .HTD file; ``layout``, with the layout CSV."""
     import tifffile
 
-    folder = root / PLATE
+    folder = root / plate
     folder.mkdir(parents=True)
     rng = np.random.default_rng(14)
     for well, um in _layout_wells().items():
@@ -104,10 +112,11 @@ def write_imagexpress_folder(root: Path, *, wells: tuple[str, ...] | None = None
             rgb = well_image(int(20 + 250 * alive), width=IMAGE_WIDTH, height=IMAGE_HEIGHT, rng=rng)
             grey8 = rgb[:, :, 1]
             for wave, pixels in ((1, _twelve_bit(grey8, rng)), (2, _fluorescence(rng))):
-                tifffile.imwrite(folder / f"{PLATE}_{well}_s{site}_w{wave}{GUID}.tif", pixels)
+                tifffile.imwrite(folder / f"{plate}_{well}_s{site}_w{wave}{GUID}.tif", pixels)
     if htd:
-        (folder / f"{PLATE}.HTD").write_text(HTD, encoding="latin-1")
-    (folder / "layout.csv").write_text(_layout_csv(), encoding="utf-8")
+        (folder / f"{plate}.HTD").write_text(HTD, encoding="latin-1")
+    if layout:
+        (folder / "layout.csv").write_text(_layout_csv(), encoding="utf-8")
     return folder
 
 
@@ -502,3 +511,32 @@ def test_a_384_well_opera_plate_gets_its_layout_and_a_16_by_24_map(page: Any, se
     )
     assert "2 fields, OD450 = mean of 1" in page.inner_text(f"{row} details.fields summary")
     assert page.eval_on_selector(f"{row} .fields .field", "f => f.classList.contains('left-out')")
+
+
+def test_two_plates_in_one_folder_take_their_own_layout_plates(page: Any, server: Server, tmp_path: Path):
+    screen = tmp_path / "screen"
+    wells = ("B01", "B02", "B03", "B04", "B05", "D02")
+    for plate in ("plate1", "plate2"):
+        write_imagexpress_folder(screen, wells=wells, plate=plate, layout=False)
+    doses = {"plate1": ["DMSO", "10", "3", "1", "0.3"], "plate2": ["DMSO", "100", "30", "10", "3"]}
+    lines = []
+    for plate, cells in doses.items():
+        lines += [f"Plate {plate[-1]} - concentration (µM)", "," + ",".join(str(c) for c in range(1, 13))]
+        for row in "ABCDEFGH":
+            values = {"B": cells, "D": ["", "kill"]}.get(row, [])  # doses in row B; D02 = kill
+            lines.append(row + "," + ",".join(values + [""] * (12 - len(values))))
+        lines.append("")
+    (screen / "layout.csv").write_text("\n".join(lines), encoding="utf-8")
+    open_app(page, server)
+    page.set_input_files("#folder-input", str(screen))
+    wait_all_fitted(page, n_curves=2)
+    summary = import_summary(page)
+    assert (summary["files"], summary["wells"], summary["fitted"]) == (str(2 * 36 + 3), "12", "12")
+    curves, wells_out = parse_report(download_report(page))
+    assert [c["label"] for c in curves] == ["plate1", "plate2"]
+    for plate, cells in doses.items():
+        got = {w["well"]: w for w in wells_out if w["label"] == plate}
+        assert {w["plate"] for w in got.values()} == {plate} and got["D02"]["control"] == "kill"
+        for column, text in enumerate(cells, start=1):
+            expected = 0.0 if text == "DMSO" else float(text)
+            assert float(got[f"B{column:02d}"]["concentration_um"]) == pytest.approx(expected)
