@@ -141,7 +141,7 @@ export function arrangeCurves(images, layoutPlates) {
           left.push({
             path: image.path,
             kind: 'no_concentration',
-            reason: `the layout (${layout.source}, plate ${layout.plate}) leaves well ${well} empty`,
+            reason: `the layout (${layout.source}, plate ${layout.plate}) gives well ${well} no concentration`,
           });
           continue;
         }

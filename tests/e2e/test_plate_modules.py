@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import api_limits
+from tests.training.test_layouts import FILES
 
 pytestmark = pytest.mark.e2e
 
@@ -240,7 +241,7 @@ def test_layout_series_make_one_curve_each_sharing_the_plates_controls(origin_pa
     assert cis["wells"] == [["C01", 0, "vehicle"], ["C02", 0.5, None], vehicle, kill]
     assert dox["course"] is None and dox["readTimeH"] is None
     (left,) = got["left"]
-    assert left["kind"] == "no_concentration" and "leaves well E05 empty" in left["reason"]
+    assert left["kind"] == "no_concentration" and "gives well E05 no concentration" in left["reason"]
     assert got["notes"] == []
 
 
@@ -304,7 +305,7 @@ _IMPORT = """
     else Object.assign(w, { status: 'done', od450: 1 });
   }
   const summary = m.imports.importSummary(record, state.curves);
-  return { summary, curves: state.curves.map((c) => [c.label, c.wells.length]) };
+  return { summary, curves: state.curves.map((c) => [c.label, c.wells.length]), notes: record.notes };
 """
 
 
@@ -344,6 +345,22 @@ def test_wells_without_a_concentration_are_counted_as_not_fitted(origin_page: An
     (not_fitted,) = s["notFitted"]
     assert not_fitted["kind"] == "no_concentration" and not_fitted["items"][0]["name"] == "A549_B02.tif"
     assert got["curves"] == [["curve 1", 3]]  # plain names: the curve it was dropped on
+
+
+def test_a_layout_without_units_says_which_cells_need_one(origin_page: Any):
+    layout = (FILES / "layout_no_unit.csv").read_text(encoding="utf-8")
+    files = [[f"A549_A0{c}.tif", "x"] for c in (1, 2)] + [["layout_no_unit.csv", layout]]
+    got = _run(origin_page, _IMPORT, files, [])
+    (note,) = got["notes"]
+    assert "3 wells (A02…) hold bare numbers and the grid names no unit" in note
+    s = got["summary"]
+    assert (s["files"], s["wells"], s["fitted"]) == (3, 1, 1) and s["accounted"]  # A01: DMSO, 0 µM
+    (left,) = [g for g in s["left"] if g["kind"] == "no_concentration"]
+    assert [i["name"] for i in left["items"]] == ["A549_A02.tif"]
+    assert (
+        left["items"][0]["reason"]
+        == "the layout (layout_no_unit.csv, plate 1) gives well A02 no concentration"
+    )
 
 
 # ------------------------------------------------------------------------------ dropped.js
