@@ -540,3 +540,41 @@ def test_two_plates_in_one_folder_take_their_own_layout_plates(page: Any, server
         for column, text in enumerate(cells, start=1):
             expected = 0.0 if text == "DMSO" else float(text)
             assert float(got[f"B{column:02d}"]["concentration_um"]) == pytest.approx(expected)
+
+
+def test_incucyte_reads_at_two_times_become_a_time_course_with_gr(page: Any, server: Server, tmp_path: Path):
+    """Incucyte names (vessel VID7, elapsed time): the 0 h and 72 h reads are two curves of one course."""
+    from PIL import Image
+
+    doses = ["DMSO", "10", "3", "1", "0.3", "0.1", "0.03"]
+    folder = tmp_path / "incucyte"
+    folder.mkdir()
+    rng = np.random.default_rng(72)
+    for column, text in enumerate(doses, start=1):
+        um = 0.0 if text == "DMSO" else float(text)
+        for elapsed, cells in (("00d00h00m", 60), ("03d00h00m", int(20 + 250 * viability(um)))):
+            for image in (1, 2):
+                grey = well_image(cells, width=IMAGE_WIDTH, height=IMAGE_HEIGHT, rng=rng)
+                Image.fromarray(grey).save(folder / f"VID7_B{column}_{image}_{elapsed}.png")
+    grid = ["Plate VID7 - concentration (µM)", "," + ",".join(str(c) for c in range(1, 13))]
+    grid += [row + "," + ",".join(doses if row == "B" else []) for row in "ABCDEFGH"]
+    (folder / "layout.csv").write_text("\n".join(grid) + "\n", encoding="utf-8")
+    open_app(page, server)
+    page.set_input_files("#folder-input", str(folder))
+    wait_all_fitted(page, n_curves=2)
+    labels = page.eval_on_selector_all("#curve-list li strong", "els => els.map(e => e.textContent)")
+    assert labels == ["VID7 · 0 h", "VID7 · 72 h"]
+    assert page.input_value("#read-time") == "0"  # the open curve's read time, from the names
+    page.click("#curve-list li:nth-child(2) button:has-text('open')")
+    assert page.input_value("#read-time") == "72"
+    page.wait_for_function(
+        "() => document.getElementById('timecourse-status').textContent.startsWith('2 reads')"
+    )
+    assert page.inner_text("#timecourse-status").startswith("2 reads of 7 wells matched by well ID")
+    _, wells = parse_report(download_report(page))
+    zero = {w["well"]: float(w["predicted_od450"]) for w in wells if w["label"] == labels[0]}
+    later = {w["well"]: w for w in wells if w["label"] == labels[1]}
+    assert set(zero) == set(later) == {f"B{c:02d}" for c in range(1, 8)}
+    for well, w in later.items():  # the 72 h read's wells carry their 0 h read: GR values
+        assert float(w["time_zero_od450"]) == pytest.approx(zero[well], abs=1e-6)
+        assert w["gr"] != ""
