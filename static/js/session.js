@@ -12,7 +12,7 @@ import {
   plateMapConcentrations,
   wellConcentration,
 } from './concentrations.js';
-import { groupFields, wellName } from './well-fields.js';
+import { fieldFlags, groupFields, wellName } from './well-fields.js';
 
 /** The server's limits these functions obey (the page's `nostain-config`, or GET /api/limits). */
 const LIMIT_KEYS = ['max_label_length', 'max_well_id_length', 'max_flags_per_well', 'max_notes_per_curve'];
@@ -371,32 +371,6 @@ export function timeCourseRequest(curves, limits) {
  */
 export function courseOf(curve, curves) {
   return curves.filter((c) => c.course === (curve?.course ?? null));
-}
-
-/** A field's name for people: "field 2 (B07_s2.tif)". */
-export function fieldName(image, index) {
-  return `field ${image.field ?? index + 1} (${image.name})`;
-}
-
-/**
- * What a well's fields say: a single image's trust flags and warnings; for several fields, the mean they
- * make and each field's flags, problem or exclusion, named.
- *
- * @param {{images: object[], used: object[]}} group  a plateWells entry
- * @returns {string[]}
- */
-export function fieldFlags(group) {
-  const own = (image) => [...(image.trustFlags ?? []), ...(image.warnings ?? [])];
-  if (group.images.length === 1) return own(group.images[0]);
-  const values = group.used.map((i) => i.od450.toFixed(3)).join(', ');
-  const flags = [`mean of ${group.used.length} of ${group.images.length} fields (OD450 ${values})`];
-  group.images.forEach((image, k) => {
-    const name = fieldName(image, k);
-    if (image.problem) flags.push(`${name} not scored: ${image.problem.message}`);
-    else if (image.fieldLeftOut) flags.push(`${name} left out of the mean by the user`);
-    for (const flag of own(image)) flags.push(`${name}: ${flag}`);
-  });
-  return flags;
 }
 
 /**

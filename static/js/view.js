@@ -13,6 +13,7 @@ import {
 } from './results.js';
 import * as session from './session.js';
 import * as ui from './ui.js';
+import { fieldFlags, fieldName } from './well-fields.js';
 
 /** Instruments as people name them (instruments.js reading formats). */
 const FORMAT_NAMES = {
@@ -56,7 +57,7 @@ function mapWells(curve) {
 function fieldRow(image, index) {
   return {
     id: image.id,
-    label: session.fieldName(image, index),
+    label: fieldName(image, index),
     name: image.name,
     thumbUrl: image.thumbUrl,
     od450: image.od450,
@@ -137,7 +138,7 @@ export class View {
         od450: g.od450,
         status: g.status,
         problem: g.problem,
-        warnings: g.images.length === 1 ? session.fieldFlags(g) : [],
+        warnings: g.images.length === 1 ? fieldFlags(g) : [],
         fields: g.images.length === 1 ? null : g.images.map((i, k) => fieldRow(i, k)),
         excluded: w.excluded,
         control: w.control,

@@ -1,7 +1,8 @@
 // A well imaged at several fields (sites): the images of one plate and well ID, named by an instrument,
 // are one well. Its predicted OD450 is the mean of its fields' predictions (the fields the person did not
-// leave out); each field keeps its own prediction, thumbnail and flags. An image with a plain name is a well
-// of its own, as before. Pure functions on the session's image records (session.js newWell).
+// leave out); each field keeps its own prediction, thumbnail and flags (fieldFlags names them). An image
+// with a plain name is a well of its own, as before. Pure functions on the session's image records
+// (session.js newWell).
 
 /**
  * The well an image belongs to: plate and well ID for an instrument's images, the image itself otherwise.
@@ -73,4 +74,30 @@ export function wellName(group) {
   if (group.images.length === 1) return group.rep.name;
   const place = [group.rep.plate, group.rep.well].filter(Boolean).join(' · ');
   return `${place} (${group.images.length} fields)`;
+}
+
+/** A field's name for people: "field 2 (B07_s2.tif)". */
+export function fieldName(image, index) {
+  return `field ${image.field ?? index + 1} (${image.name})`;
+}
+
+/**
+ * What a well's fields say: a single image's trust flags and warnings; for several fields, the mean they
+ * make and each field's flags, problem or exclusion, named.
+ *
+ * @param {{images: object[], used: object[]}} group  a groupFields entry
+ * @returns {string[]}
+ */
+export function fieldFlags(group) {
+  const own = (image) => [...(image.trustFlags ?? []), ...(image.warnings ?? [])];
+  if (group.images.length === 1) return own(group.images[0]);
+  const values = group.used.map((i) => i.od450.toFixed(3)).join(', ');
+  const flags = [`mean of ${group.used.length} of ${group.images.length} fields (OD450 ${values})`];
+  group.images.forEach((image, k) => {
+    const name = fieldName(image, k);
+    if (image.problem) flags.push(`${name} not scored: ${image.problem.message}`);
+    else if (image.fieldLeftOut) flags.push(`${name} left out of the mean by the user`);
+    for (const flag of own(image)) flags.push(`${name}: ${flag}`);
+  });
+  return flags;
 }
