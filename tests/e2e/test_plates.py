@@ -471,6 +471,7 @@ def test_a_384_well_opera_plate_gets_its_layout_and_a_16_by_24_map(page: Any, se
     open_app(page, server)
     page.click("#layout-box summary")
     page.set_input_files("#layout-input", str(layout))
+    page.wait_for_function("() => document.getElementById('layout-status').textContent.includes('384 wells')")
     assert "plate 1 (12 of 384 wells)" in page.text_content("#layout-status")
     page.set_input_files("#folder-input", str(folder))
     wait_all_fitted(page, n_curves=1)
