@@ -285,7 +285,9 @@ def test_reads_at_several_times_become_a_course_of_curves_with_read_times(origin
 
 # ------------------------------------------------------------------------------ importer.js + imports.js
 
-_IMPORT = """
+#: A session as main.js keeps it (one empty curve), a makeCurve as main.js's, and a[0]'s [path, text] pairs as
+#: the {file, path} entries of a drop.
+_SESSION = """
   const s = m.session;
   const state = { imports: [], curves: [s.newCurve({ id: 1, label: 'curve 1' })], nextImportId: 1,
     nextCurveId: 2, nextWellId: 1, layout: { sources: [], plates: [] } };
@@ -294,9 +296,13 @@ _IMPORT = """
     state.curves.push(c);
     return c;
   };
-  const fileOf = (path, text) => new File([text], path.split('/').at(-1));
-  const drop = { files: a[0].map(([path, text]) => ({ path, file: fileOf(path, text) })), unreadable: a[1] };
-  const record = await m.importer.readDrop(state, drop, state.curves[0]);
+  const files = a[0].map(([path, text]) => ({ path, file: new File([text], path.split('/').at(-1)) }));
+"""
+
+_IMPORT = (
+    _SESSION
+    + """
+  const record = await m.importer.readDrop(state, { files, unreadable: a[1] }, state.curves[0]);
   m.importer.placeImport(state, record, makeCurve);
   // Score: every image becomes 'done' (OD450 1), except those named "bad", which the decoder rejects.
   for (const c of state.curves) for (const w of c.wells) {
@@ -307,6 +313,7 @@ _IMPORT = """
   const summary = m.imports.importSummary(record, state.curves);
   return { summary, curves: state.curves.map((c) => [c.label, c.wells.length]), notes: record.notes };
 """
+)
 
 
 def test_every_file_of_a_drop_is_an_image_of_a_well_or_named_with_its_reason(origin_page: Any):
@@ -397,16 +404,8 @@ def test_a_plate_dropped_twice_is_scored_once_across_the_curves_it_filled(origin
     files = [[_xpress(w, 1, 1), "tiff"] for w in conc] + [["plate1/layout.csv", layout]]
     got = _run(
         origin_page,
-        """
-        const s = m.session;
-        const state = { imports: [], curves: [s.newCurve({ id: 1, label: 'curve 1' })], nextImportId: 1,
-          nextCurveId: 2, nextWellId: 1, layout: { sources: [], plates: [] } };
-        const makeCurve = (spec) => {
-          const c = s.newCurve({ id: state.nextCurveId++, label: spec.label });
-          state.curves.push(c);
-          return c;
-        };
-        const files = a[0].map(([path, text]) => ({ path, file: new File([text], path.split('/').at(-1)) }));
+        _SESSION
+        + """
         const drop = async () => {
           const record = await m.importer.readDrop(state, { files, unreadable: [] }, state.curves[0]);
           state.imports.unshift(record);
