@@ -55,7 +55,8 @@ __all__ = [
     "well_in_file_name",
 ]
 
-_IMAGE_EXT_RE = re.compile(r"\.(?:tiff?|png|jpe?g|bmp|webp)$", re.IGNORECASE)
+# An OME-TIFF's ".ome" belongs to the extension: "P1_B07_s1.ome.tif" is read as "P1_B07_s1".
+_IMAGE_EXT_RE = re.compile(r"(?:\.ome)?\.(?:tiff?|png|jpe?g|bmp|webp)$", re.IGNORECASE)
 _GUID = r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
 # The rules read a file name without its extension. Each captures the well as written; the one well-ID
 # rule (training.manifest.normalise_well) reads it, so "B25" or "Q03" is no well.
@@ -381,7 +382,7 @@ def read_channel_names(path: str | Path) -> dict[int, str]:
 
 @dataclass(frozen=True)
 class WellFiles:
-    """One well's bright-field files, sorted by time point, field and plane."""
+    """One well's bright-field files, sorted by time (point, elapsed, acquired), field and plane."""
 
     plate: str | None
     well: str
@@ -396,7 +397,7 @@ class WellGroups:
 
     wells: tuple[WellFiles, ...] = ()
     channel: str | None = None
-    left_out: tuple[tuple[str, int], ...] = ()
+    left_out: tuple[tuple[str, tuple[str, ...]], ...] = ()
     thumbnails: int = 0
     unrecognised: tuple[str, ...] = ()
     problems: tuple[str, ...] = field(default=())
@@ -414,7 +415,9 @@ class WellGroups:
                 for w in self.wells
             ],
             "channel": self.channel,
-            "left_out": [{"channel": c, "files": n} for c, n in self.left_out],
+            "left_out": [
+                {"channel": c, "files": len(paths), "names": list(paths)} for c, paths in self.left_out
+            ],
             "thumbnails": self.thumbnails,
             "unrecognised": list(self.unrecognised),
             "problems": list(self.problems),
@@ -475,8 +478,9 @@ def group_wells(
     -------
     WellGroups
         Wells sorted by plate, row and column; the kept channel's label; the other channels (by name when
-        known) with their file counts; the number of thumbnails skipped; the names no rule reads; problems
-        (ambiguous paths, two files of one image, no bright-field channel to choose) in plain words.
+        known) with their files (paths as given, in the order given); the number of thumbnails skipped;
+        the names no rule reads; problems (ambiguous paths, two files of one image, no bright-field channel
+        to choose) in plain words.
     """
     names = dict(channel_names or {})
     problems: list[str] = []
@@ -504,16 +508,25 @@ def group_wells(
         return WellGroups(
             thumbnails=thumbnails, unrecognised=tuple(unrecognised), problems=(*problems, problem)
         )
-    left_out: dict[str, int] = {}
+    left_out: dict[str, list[str]] = {}
     wells: dict[tuple[str | None, str | None], list[tuple[str, ImageName]]] = {}
     seen: dict[tuple[Any, ...], str] = {}
     for path, image in images:
         label = _channel_label(image.channel)
         if label != keep:
-            left_out[label] = left_out.get(label, 0) + 1
+            left_out.setdefault(label, []).append(path)
             continue
         # A well folder's files are its fields, unnumbered; instruments number theirs, so a repeat is a copy.
-        spot = (image.plate, image.well, image.field, image.plane, image.timepoint)
+        # Incucyte names give the time as elapsed time or acquisition date, not as a time-point number.
+        spot = (
+            image.plate,
+            image.well,
+            image.field,
+            image.plane,
+            image.timepoint,
+            image.elapsed_minutes,
+            image.acquired,
+        )
         if image.format != "folder" and spot in seen:
             problems.append(f"{path} and {seen[spot]} are the same image of well {image.well}")
             continue
@@ -521,7 +534,15 @@ def group_wells(
         wells.setdefault((image.plate, image.well), []).append((path, image))
     grouped = []
     for (plate, well), members in wells.items():
-        members.sort(key=lambda m: (m[1].timepoint or 0, m[1].field or 0, m[1].plane or 0))
+        members.sort(
+            key=lambda m: (
+                m[1].timepoint or 0,
+                m[1].elapsed_minutes or 0,
+                m[1].acquired or "",
+                m[1].field or 0,
+                m[1].plane or 0,
+            )
+        )
         grouped.append(
             WellFiles(
                 plate=plate,
@@ -534,7 +555,7 @@ def group_wells(
     return WellGroups(
         wells=tuple(sorted(grouped, key=_well_key)),
         channel=keep,
-        left_out=tuple(left_out.items()),
+        left_out=tuple((label, tuple(paths)) for label, paths in left_out.items()),
         thumbnails=thumbnails,
         unrecognised=tuple(unrecognised),
         problems=tuple(problems),

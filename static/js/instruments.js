@@ -22,7 +22,8 @@
 
 import { formatWell, parseWellId } from './concentrations.js';
 
-const IMAGE_EXT_RE = /\.(?:tiff?|png|jpe?g|bmp|webp)$/i;
+// An OME-TIFF's ".ome" belongs to the extension: "P1_B07_s1.ome.tif" is read as "P1_B07_s1".
+const IMAGE_EXT_RE = /(?:\.ome)?\.(?:tiff?|png|jpe?g|bmp|webp)$/i;
 const GUID = `[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}`;
 // The rules read a file name without its extension. Each captures the well as written; the one well-ID
 // rule of concentrations.js (parseWellId) reads it, so "B25" or "Q03" is no well.
@@ -286,11 +287,13 @@ function chooseBrightField(channels, brightField) {
  *   channelNames: channel number → name (e.g. from parseHtdChannelNames) for names that have none;
  *   brightField: the channel number or name to keep when the names do not say which is bright field
  * @returns {{wells: {plate: string|null, well: string, files: string[], fields: number[],
- *   timepoints: number[]}[], channel: string|null, left_out: {channel: string, files: number}[],
+ *   timepoints: number[]}[], channel: string|null, left_out: {channel: string, files: number,
+ *   names: string[]}[],
  *   thumbnails: number, unrecognised: string[], problems: string[]}}
- *   wells sorted by plate, row and column, each well's files by time point, field and plane;
- *   channel: the kept channel's label; left_out: the other channels (by name when known) and their file
- *   counts; unrecognised: names no instrument rule reads (for the caller's plain rules)
+ *   wells sorted by plate, row and column, each well's files by time (point, elapsed, acquired), field
+ *   and plane;
+ *   channel: the kept channel's label; left_out: the other channels (by name when known), their file
+ *   counts and names (paths as given, in the order given); unrecognised: names no instrument rule reads (for the caller's plain rules)
  */
 export function groupWells(files, options = {}) {
   const channelNames = options.channelNames ?? {};
@@ -317,12 +320,22 @@ export function groupWells(files, options = {}) {
   for (const image of images) {
     const label = channelLabel(image.channel);
     if (label !== choice.label) {
-      leftOut.set(label, (leftOut.get(label) ?? 0) + 1);
+      if (!leftOut.has(label)) leftOut.set(label, []);
+      leftOut.get(label).push(image.name);
       continue;
     }
     const key = JSON.stringify([image.plate, image.well]);
     // A well folder's files are its fields, unnumbered; instruments number theirs, so a repeat is a copy.
-    const spot = JSON.stringify([image.plate, image.well, image.field, image.plane, image.timepoint]);
+    // Incucyte names give the time as elapsed time or acquisition date, not as a time-point number.
+    const spot = JSON.stringify([
+      image.plate,
+      image.well,
+      image.field,
+      image.plane,
+      image.timepoint,
+      image.elapsed_minutes,
+      image.acquired,
+    ]);
     if (image.format !== 'folder' && seen.has(spot)) {
       problems.push(`${image.name} and ${seen.get(spot)} are the same image of well ${image.well}`);
       continue;
@@ -333,6 +346,8 @@ export function groupWells(files, options = {}) {
   }
   const order = (a, b) =>
     (a.timepoint ?? 0) - (b.timepoint ?? 0) ||
+    (a.elapsed_minutes ?? 0) - (b.elapsed_minutes ?? 0) ||
+    compareText(a.acquired ?? '', b.acquired ?? '') ||
     (a.field ?? 0) - (b.field ?? 0) ||
     (a.plane ?? 0) - (b.plane ?? 0);
   const distinct = (values) => [...new Set(values.filter((v) => v !== null))].sort((a, b) => a - b);
@@ -348,7 +363,7 @@ export function groupWells(files, options = {}) {
       };
     }),
     channel: choice.label,
-    left_out: [...leftOut].map(([channel, count]) => ({ channel, files: count })),
+    left_out: [...leftOut].map(([channel, names]) => ({ channel, files: names.length, names })),
     thumbnails,
     unrecognised,
     problems,

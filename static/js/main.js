@@ -8,6 +8,8 @@ import {
   plateLineCount,
   plateMapFromForm,
 } from './concentrations.js';
+import { placeImport, readDrop, releaseImages } from './importer.js';
+import { layoutTemplate } from './layouts.js';
 import { chooseBackend } from './model.js';
 import { fitOptions, parseIcPercents } from './results.js';
 import { Scorer } from './scoring.js';
@@ -30,7 +32,10 @@ const state = {
   fitTimer: null,
   attributionFor: null, // well id whose occlusion map is shown
   analysis: { fitOn: 'response', icPercents: [], icText: '', outliers: false }, // the fit panel's options
-  timeCourse: null, // {key, course, status}: the session's curves with read times, as one plate over time
+  timeCourse: null, // {key, course, status}: the open curve's course (its plate's reads over time)
+  imports: [], // one record per drop, newest first (imports.js): what became of every file
+  nextImportId: 1,
+  layout: { sources: [], plates: [] }, // the plate layout imported last (layouts.js plates, with `source`)
 };
 
 /** Diagnostics read by the end-to-end tests and the benchmark (never used by the page itself). */
@@ -68,6 +73,8 @@ const view = new View({
     onAccept: acceptOutlier,
     onUndo: (id) => setOutlierExempt(id, true),
     onRedo: (id) => setOutlierExempt(id, false),
+    onField: useField,
+    onChannel: chooseChannel,
   },
 });
 
@@ -128,21 +135,72 @@ async function fitStale() {
 
 // ---------------------------------------------------------------- user actions
 
-function addFiles(fileList) {
+/**
+ * Take in a drop (files, folders, layouts): every file is accounted for in the import's summary. Images
+ * go into curves as their names and the layout say; a layout alone is applied to the drops placed without
+ * one.
+ *
+ * @param {{files: {file: File, path: string}[], unreadable: {path: string, reason: string}[]}} drop
+ */
+async function importFiles(drop) {
   const curve = active();
-  const files = [...fileList];
-  if (!files.length) return;
-  if (!curve.model) {
+  if (!drop.files.length && !drop.unreadable.length) return;
+  const record = await readDrop(state, drop, curve);
+  if (record.images.length && !curve.model) {
     ui.showPageError('No model is installed, so images cannot be scored.');
     return;
   }
-  const known = new Set(curve.wells.map((w) => `${w.name}|${w.file.size}|${w.file.lastModified}`));
-  for (const file of files) {
-    if (known.has(`${file.name}|${file.size}|${file.lastModified}`)) continue; // dropped twice
-    curve.wells.push(session.newWell({ id: state.nextWellId++, file }));
-  }
+  state.imports.unshift(record);
+  const again = record.newLayout ? state.imports.filter((r) => r.images.length && !r.layoutUsed) : [];
+  const filled = [];
+  for (const r of record.images.length ? [record, ...again.filter((r) => r !== record)] : again)
+    filled.push(...placeImport(state, r, curveFor));
+  placed(filled);
+}
+
+/** A new curve for a plate-curves.js spec, with the open curve's model. */
+function curveFor(spec) {
+  const card = cardOf(active()?.model?.id) ?? cardOf(ui.selectedModelId()) ?? state.cards[0] ?? null;
+  const curve = session.newCurve({ id: state.nextCurveId++, card, label: spec.label });
+  state.curves.push(curve);
+  return curve;
+}
+
+/**
+ * After a drop was placed: score its images, open the first curve it filled (unless it is open: then show
+ * the label and drug the drop gave it), fit.
+ */
+function placed(filled) {
   scorer.schedule();
+  if (filled.length && !filled.includes(active())) openCurve(filled[0].id);
+  else {
+    if (filled.includes(active())) ui.fillCurveForm(active());
+    view.render();
+  }
+  requestFit();
+}
+
+/** The person chose the bright-field channel of a drop: place it again with that channel. */
+function chooseChannel(importId, value) {
+  const record = state.imports.find((r) => r.id === importId);
+  if (!record) return;
+  record.brightField = value;
+  placed(placeImport(state, record, curveFor));
+}
+
+/** Use a field in its well's mean, or leave it out (a bubble, a scratch, an empty field). */
+function useField(id, use) {
+  const image = active().wells.find((w) => w.id === id);
+  if (image?.status !== 'done') return;
+  image.fieldLeftOut = !use;
   view.render();
+  requestFit();
+}
+
+/** Download an empty plate layout to fill in (96 or 384 wells). */
+function downloadTemplate(nWells) {
+  const blob = new Blob([layoutTemplate(nWells)], { type: 'text/csv' });
+  ui.saveBlob(blob, `nostain-layout-${nWells}.csv`);
 }
 
 /** Compute and show a well's occlusion map (in a worker; jumps the scoring queue). */
@@ -173,17 +231,20 @@ function showAttribution(id) {
   );
 }
 
-/** Apply `change(well)` to a well of the open curve, then redraw and refit (unless it returns false). */
+/**
+ * Apply `change(well, group)` to a well of the open curve (`well`: the image record holding its state,
+ * `group`: session.plateWells' entry), then redraw and refit (unless it returns false).
+ */
 function changeWell(id, change) {
-  const well = active().wells.find((w) => w.id === id);
-  if (!well || change(well) === false) return;
+  const group = session.plateWells(active()).find((g) => g.id === id);
+  if (!group || change(group.rep, group) === false) return;
   view.render();
   requestFit();
 }
 
 function toggleWell(id, use) {
-  changeWell(id, (well) => {
-    if (well.status !== 'done') return false;
+  changeWell(id, (well, group) => {
+    if (group.status !== 'done') return false;
     well.excluded = use === null ? !well.excluded : !use;
     if (!well.excluded) well.outlierReason = null;
   });
@@ -361,8 +422,8 @@ function removeCurve(id) {
     !window.confirm(`Remove the curve "${curve.label}" and its ${curve.wells.length} images?`)
   )
     return;
-  for (const w of curve.wells) if (w.thumbUrl) URL.revokeObjectURL(w.thumbUrl);
   state.curves = state.curves.filter((c) => c !== curve);
+  releaseImages(state.curves, curve.wells);
   if (!state.curves.length) newCurve();
   else if (state.activeId === id) openCurve(state.curves[state.curves.length - 1].id);
   else view.render();
@@ -372,8 +433,9 @@ function clearImages() {
   const curve = active();
   if (!curve.wells.length || !window.confirm(`Remove all ${curve.wells.length} images of "${curve.label}"?`))
     return;
-  for (const w of curve.wells) if (w.thumbUrl) URL.revokeObjectURL(w.thumbUrl);
+  const images = curve.wells;
   curve.wells = [];
+  releaseImages(state.curves, images);
   curve.fit = null;
   curve.fitKey = null;
   view.render();
@@ -443,7 +505,10 @@ async function start() {
     return;
   }
   ui.bindControls({
-    onFiles: addFiles,
+    onFiles: (files) =>
+      importFiles({ files, unreadable: [] }).catch((err) => fail('The files could not be read', err)),
+    onDrop: (dropped) => dropped.then(importFiles).catch((err) => fail('The drop could not be read', err)),
+    onTemplate: downloadTemplate,
     onModel: changeModel,
     onCurveForm: updateCurveForm,
     onPlateMapApply: applyPlateMap,

@@ -9,18 +9,23 @@ const NEEDS =
   'different times, with vehicle wells.';
 
 /**
- * Bring `state.timeCourse` ({key, course, status}, or null when no curve has a read time) up to date.
+ * Bring `state.timeCourse` ({key, course, status}, or null when no curve of the open curve's course has a
+ * read time) up to date. A course is one plate (and series) read over time: an instrument's time points, or
+ * the curves given read times by hand.
  *
- * @param {{curves: object[], limits: object, timeCourse: object|null}} state  main.js's session state
+ * @param {{curves: object[], activeId: number, limits: object, timeCourse: object|null}} state  main.js's
+ *   session state
  * @param {() => void} render  redraws the page (called when the state changes)
  * @returns {Promise<void>}
  */
 export async function refreshTimeCourse(state, render) {
-  const request = session.timeCourseRequest(state.curves, state.limits);
+  const open = state.curves.find((c) => c.id === state.activeId);
+  const reads = session.courseOf(open, state.curves);
+  const request = session.timeCourseRequest(reads, state.limits);
   const key = JSON.stringify(request);
   if (key === state.timeCourse?.key) return;
   if (!request) {
-    const timed = state.curves.some((c) => c.readTimeH !== null);
+    const timed = reads.some((c) => c.readTimeH !== null);
     state.timeCourse = timed ? { key, course: null, status: NEEDS } : null;
     render();
     return;

@@ -172,11 +172,14 @@ export function renderReplicates(groups) {
 /**
  * The wells table, keyed by well id so that updates keep focus and scroll.
  *
- * @param {object[]} rows  {id, thumbUrl, name, well, concValue, concSource, concNote, od450, status, problem,
- *   warnings, excluded, control, outlier}; control: 'blank' | 'kill' | null; outlier: the outlier test's
- *   reason when it left the well out, else null
+ * @param {object[]} rows  {id, thumbUrl, name, well, plate, concValue, concSource, concNote, od450, status,
+ *   problem, warnings, fields, excluded, control, outlier}; control: 'blank' | 'kill' | null; outlier: the
+ *   outlier test's reason when it left the well out, else null; fields: null for a one-image well, else
+ *   each field {id, label, name, thumbUrl, od450, status, problem, warnings, leftOut} (the well's od450 is
+ *   their mean)
  * @param {{onToggle: (id, use) => void, onConcentration: (id, text) => void, onThumb?: (id) => void,
- *   onControl?: (id, kind) => void}} handlers
+ *   onControl?: (id, kind) => void, onField?: (id, use) => void}} handlers  onThumb and onField get the
+ *   id of a field's image
  */
 export function renderWells(rows, handlers) {
   const body = $('wells').tBodies[0];
@@ -187,7 +190,7 @@ export function renderWells(rows, handlers) {
   for (const r of rows) {
     let tr = existing.get(r.id);
     if (!tr) tr = createWellRow(r, handlers);
-    updateWellRow(tr, r);
+    updateWellRow(tr, r, handlers);
     const want = previous ? previous.nextSibling : body.firstChild;
     if (tr !== want) body.insertBefore(tr, want);
     previous = tr;
@@ -248,7 +251,72 @@ function createWellRow(r, { onToggle, onConcentration, onThumb, onControl }) {
   );
 }
 
-function updateWellRow(tr, r) {
+/** A well's thumbnail, or its fields' small thumbnails (each opens that field's occlusion map). */
+function updateThumbs(cell, r, onThumb) {
+  const images = r.fields ?? [{ id: r.id, thumbUrl: r.thumbUrl, label: r.name }];
+  const key = JSON.stringify(images.map((f) => f.thumbUrl));
+  if (cell.dataset.src === key || !images.some((f) => f.thumbUrl)) return;
+  cell.dataset.src = key;
+  cell.classList.toggle('field-thumbs', r.fields !== null);
+  cell.replaceChildren(
+    ...images.map((f) =>
+      f.thumbUrl
+        ? h('img', {
+            src: f.thumbUrl,
+            alt: `thumbnail of ${f.label}`,
+            title: r.fields ? `${f.label}: click for its occlusion map` : null,
+            loading: 'lazy',
+            dataset: { field: f.id },
+            onclick: (e) => {
+              e.stopPropagation();
+              onThumb?.(f.id);
+            },
+          })
+        : h('span', { class: 'thumb-missing', title: f.label }),
+    ),
+  );
+}
+
+/** A well's fields: each with its own use box, predicted OD450, problem and flags. */
+function fieldList(r, onField, open) {
+  const used = r.fields.filter((f) => f.status === 'done' && !f.leftOut).length;
+  return h(
+    'details',
+    { class: 'fields', open },
+    h('summary', {}, `${r.fields.length} fields, OD450 = mean of ${used}`),
+    ...r.fields.map((f) =>
+      h(
+        'div',
+        {
+          class: `field ${f.status}${f.leftOut ? ' left-out' : ''}`,
+          dataset: {
+            id: f.id,
+            name: f.name,
+            status: f.status,
+            od450: f.od450 === null ? '' : String(f.od450),
+          },
+        },
+        h(
+          'label',
+          { class: 'check', title: 'Use this field in the well’s mean' },
+          h('input', {
+            type: 'checkbox',
+            class: 'field-use',
+            checked: !f.leftOut,
+            disabled: f.status !== 'done',
+            onchange: (e) => onField?.(f.id, e.target.checked),
+          }),
+          ` ${f.label}`,
+        ),
+        h('span', { class: 'field-od' }, f.status === 'done' ? ` OD450 ${num(f.od450)}` : ` ${f.status}`),
+        f.problem ? h('div', { class: 'note note-error' }, f.problem) : null,
+        ...f.warnings.map((w) => h('div', { class: 'note note-warn' }, w)),
+      ),
+    ),
+  );
+}
+
+function updateWellRow(tr, r, { onThumb, onField }) {
   const [cUse, cThumb, cName, cWell, cConc, cSource, cOd, cControl, cNotes] = tr.cells;
   tr.className = [
     r.status,
@@ -259,17 +327,17 @@ function updateWellRow(tr, r) {
   ].join(' ');
   tr.dataset.status = r.status;
   tr.dataset.name = r.name;
+  tr.dataset.well = r.well;
+  tr.dataset.plate = r.plate;
+  tr.dataset.fields = String(r.fields?.length ?? 1);
   tr.dataset.od450 = r.od450 === null ? '' : String(r.od450);
   const use = cUse.firstChild;
   use.checked = !r.excluded;
   use.disabled = r.status !== 'done';
-  if (r.thumbUrl && cThumb.dataset.src !== r.thumbUrl) {
-    cThumb.replaceChildren(h('img', { src: r.thumbUrl, alt: `thumbnail of ${r.name}`, loading: 'lazy' }));
-    cThumb.dataset.src = r.thumbUrl;
-  }
+  updateThumbs(cThumb, r, onThumb);
   setText(cName, r.name);
   cName.title = r.name;
-  setText(cWell, r.well || '—');
+  setText(cWell, r.well ? [r.plate, r.well].filter(Boolean).join(' · ') : '—');
   const input = cConc.firstChild;
   if (!input.dataset.editing && input.value !== r.concValue) input.value = r.concValue; // never while typing
   input.classList.toggle('typed', r.concSource === 'typed');
@@ -291,9 +359,13 @@ function updateWellRow(tr, r) {
   if (r.outlier) notes.push(['warn', `Left out by the outlier test: ${r.outlier}`]);
   if (r.concNote && !r.control) notes.push([r.concValue === '' ? 'error' : 'warn', r.concNote]);
   for (const w of r.warnings) notes.push(['warn', w]);
-  const key = JSON.stringify(notes);
+  const key = JSON.stringify([notes, r.fields]);
   if (cNotes.dataset.key !== key) {
-    cNotes.replaceChildren(...notes.map(([kind, text]) => h('div', { class: `note note-${kind}` }, text)));
+    const open = cNotes.querySelector('details.fields')?.open ?? false;
+    cNotes.replaceChildren(
+      ...notes.map(([kind, text]) => h('div', { class: `note note-${kind}` }, text)),
+      ...(r.fields ? [fieldList(r, onField, open)] : []),
+    );
     cNotes.dataset.key = key;
   }
 }

@@ -2,6 +2,7 @@
 // ui-tables.js, re-exported below). No TF.js, no fetch, no session logic: main.js passes plain data in and
 // handlers to call back, and never sees an element.
 import { overlayRGBA } from './attribution.js';
+import { droppedFiles, pickedFiles } from './dropped.js';
 import { clearPlot as clearChart, downloadPlot as downloadChart, renderCurve } from './plot.js';
 import { h, num, sig } from './ui-kit.js';
 
@@ -14,6 +15,7 @@ export {
   renderTimeCourseBox,
   showAnalysisError,
 } from './ui-analysis.js';
+export { renderImports, renderLayout } from './ui-import.js';
 export {
   renderCurveList,
   renderModelCard,
@@ -201,7 +203,7 @@ export function showSelectedModel(id) {
 
 /** Grey out the drop zone: nothing can be scored (no model installed). */
 export function disableUploads() {
-  for (const id of ['drop-zone', 'file-input']) $(id).setAttribute('aria-disabled', 'true');
+  for (const id of ['drop-zone', 'file-input', 'folder-input']) $(id).setAttribute('aria-disabled', 'true');
   $('drop-zone').classList.add('disabled');
 }
 
@@ -299,7 +301,9 @@ export function saveBlob(blob, filename) {
 /**
  * Connect the page's controls to the session's handlers.
  *
- * @param {{onFiles: (files: FileList) => void, onModel: (id: string) => void, onCurveForm: () => void,
+ * @param {{onFiles: (files: {file: File, path: string}[]) => void, onDrop: (dropped: Promise<{files:
+ *   {file: File, path: string}[], unreadable: {path: string, reason: string}[]}>) => void,
+ *   onTemplate: (nWells: 96|384) => void, onModel: (id: string) => void, onCurveForm: () => void,
  *   onPlateMapApply: () => void, onPlateMapClear: () => void, onPlateMapForm: () => void,
  *   onTableUnit: (unit: string) => void, onClearImages: () => void, onNewCurve: () => void,
  *   onReport: () => void, onTables: () => void, onPlotDownload: (format: 'png'|'svg') => void,
@@ -308,10 +312,14 @@ export function saveBlob(blob, filename) {
 export function bindControls(on) {
   const drop = $('drop-zone');
   const input = $('file-input');
-  input.addEventListener('change', () => {
-    on.onFiles(input.files);
-    input.value = '';
-  });
+  for (const picker of [input, $('folder-input'), $('layout-input')]) {
+    picker.addEventListener('change', () => {
+      on.onFiles(pickedFiles(picker.files));
+      picker.value = '';
+    });
+  }
+  $('template-96').addEventListener('click', () => on.onTemplate(96));
+  $('template-384').addEventListener('click', () => on.onTemplate(384));
   drop.addEventListener('click', (e) => {
     if (e.target.tagName !== 'LABEL' && e.target !== input) input.click();
   });
@@ -329,7 +337,7 @@ export function bindControls(on) {
   drop.addEventListener('drop', (e) => {
     e.preventDefault();
     drop.classList.remove('dragging');
-    on.onFiles(e.dataTransfer.files);
+    on.onDrop(droppedFiles(e.dataTransfer)); // folders are walked; the entries are taken now
   });
   // A file dropped beside the zone would make the browser navigate away from the session.
   window.addEventListener('dragover', (e) => e.preventDefault());

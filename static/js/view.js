@@ -1,6 +1,7 @@
 // From the session's state to the page: what the wells table, the progress line, the results and the curve
 // list show, computed from plain data and handed to ui.js. Renders at most every RENDER_INTERVAL_MS.
 import { groupReplicates, UNITS } from './concentrations.js';
+import { importSummary } from './imports.js';
 import {
   fitOptions,
   metricRows,
@@ -12,19 +13,59 @@ import {
 } from './results.js';
 import * as session from './session.js';
 import * as ui from './ui.js';
+import { fieldFlags, fieldName } from './well-fields.js';
+
+/** Instruments as people name them (instruments.js reading formats). */
+const FORMAT_NAMES = {
+  imagexpress: 'ImageXpress',
+  opera: 'Opera/Operetta',
+  incucyte: 'Incucyte',
+  cytation: 'Cytation',
+  folder: 'well folders',
+};
 
 /** While a plate is scored the workers need the CPU: the page is redrawn at most this often (ms). */
 const RENDER_INTERVAL_MS = 200;
 
-/** Table order: concentration (missing last), then well ID, then file name. */
+/** Table order: concentration (missing last), then plate, well ID, then name. */
 function byConcentrationThenWell(a, b) {
   const ca = a.c.um ?? Infinity;
   const cb = b.c.um ?? Infinity;
   if (ca !== cb) return ca < cb ? -1 : 1;
   return (
+    a.w.plate.localeCompare(b.w.plate, undefined, { numeric: true }) ||
     (a.w.well || '~').localeCompare(b.w.well || '~') ||
-    a.w.name.localeCompare(b.w.name, undefined, { numeric: true })
+    a.name.localeCompare(b.name, undefined, { numeric: true })
   );
+}
+
+/**
+ * The wells a curve's heatmaps show: those of its first plate (a curve made from a drop holds one plate).
+ *
+ * @returns {{plate: string, wells: {id: number, status: string, well: string, od450: number|null}[]}}
+ */
+function mapWells(curve) {
+  const groups = session.plateWells(curve);
+  const plate = groups[0]?.rep.plate ?? '';
+  const wells = groups
+    .filter((g) => g.rep.plate === plate)
+    .map((g) => ({ id: g.id, status: g.status, well: g.rep.well, od450: g.od450 }));
+  return { plate, wells };
+}
+
+/** One field of a well as the wells table lists it. */
+function fieldRow(image, index) {
+  return {
+    id: image.id,
+    label: fieldName(image, index),
+    name: image.name,
+    thumbUrl: image.thumbUrl,
+    od450: image.od450,
+    status: image.status,
+    problem: image.problem?.message ?? null,
+    warnings: [...image.trustFlags, ...image.warnings],
+    leftOut: image.fieldLeftOut,
+  };
 }
 
 export class View {
@@ -42,7 +83,9 @@ export class View {
    *   on: {onToggle: (id: number, use: boolean|null) => void, onConcentration: (id: number, text: string) =>
    *   void, onThumb: (id: number) => void, onOpen: (id: number) => void, onRemove: (id: number) => void,
    *   onControl: (id: number, kind: string|null) => void, onAccept: (id: number) => void,
-   *   onUndo: (id: number) => void, onRedo: (id: number) => void}}} options
+   *   onUndo: (id: number) => void, onRedo: (id: number) => void, onField: (id: number, use: boolean) =>
+   *   void, onChannel: (importId: number, value: number|string) => void}}} options  (ids are a well's first
+   *   image's id; onField's is a field's image id)
    *   state is main.js's session state (curves, activeId, tableUnit, limits, analysis, timeCourse); on are
    *   the user's actions.
    */
@@ -78,21 +121,25 @@ export class View {
     ui.renderTrustWarning(curve.trustWarning);
     const analysis = this.#analysis(curve);
     const { lines } = session.plateLines(curve);
-    const listed = curve.wells.map((w) => ({ w, c: session.concentrationOf(w, curve, lines) }));
+    const listed = session
+      .plateWells(curve)
+      .map((g) => ({ g, w: g.rep, name: g.name, c: session.concentrationOf(g.rep, curve, lines) }));
     listed.sort(byConcentrationThenWell);
     ui.renderWells(
-      listed.map(({ w, c }) => ({
+      listed.map(({ g, w, c }) => ({
         id: w.id,
         thumbUrl: w.thumbUrl,
-        name: w.name,
+        name: g.name,
         well: w.well,
+        plate: w.plate,
         concValue: this.#concDisplay(c.um),
         concSource: c.source,
-        concNote: w.status === 'problem' ? null : c.note,
-        od450: w.od450,
-        status: w.status,
-        problem: w.problem?.message ?? null,
-        warnings: [...w.trustFlags, ...w.warnings],
+        concNote: g.status === 'problem' ? null : c.note,
+        od450: g.od450,
+        status: g.status,
+        problem: g.problem,
+        warnings: g.images.length === 1 ? fieldFlags(g) : [],
+        fields: g.images.length === 1 ? null : g.images.map((i, k) => fieldRow(i, k)),
         excluded: w.excluded,
         control: w.control,
         outlier: analysis.leftOut.get(w.id) ?? null,
@@ -102,12 +149,32 @@ export class View {
         onConcentration: this.#on.onConcentration,
         onThumb: this.#on.onThumb,
         onControl: this.#on.onControl,
+        onField: this.#on.onField,
       },
     );
     this.#renderProgressLine(curve);
     this.#renderResults(curve, analysis);
     this.#renderAnalysis(curve, analysis);
     this.#renderCurveList();
+    this.#renderImports();
+  }
+
+  /** What became of each drop's files, and the layout in use. */
+  #renderImports() {
+    const state = this.#state;
+    ui.renderImports(
+      state.imports.map((r) => ({
+        id: r.id,
+        summary: importSummary(r, state.curves),
+        channel: r.plan?.channel ?? null,
+        formats: (r.plan?.formats ?? []).map((f) => FORMAT_NAMES[f] ?? f),
+        choice: r.plan?.choice ?? null,
+        channels: r.plan?.channels ?? [],
+        notes: [...r.notes, ...r.placeNotes],
+      })),
+      { onChannel: this.#on.onChannel },
+    );
+    ui.renderLayout(state.layout);
   }
 
   /** The open curve's current fit (null while it is stale) and what it says about each well. */
@@ -142,7 +209,9 @@ export class View {
       onUndo: this.#on.onUndo,
       onRedo: this.#on.onRedo,
     });
-    ui.renderPlateQc(fit?.qc ?? null, plateMaps(curve.wells, values), unit);
+    const { plate, wells } = mapWells(curve);
+    const maps = plateMaps(wells, values);
+    ui.renderPlateQc(fit?.qc ?? null, maps && { ...maps, plate }, unit);
     ui.renderTimeCourseBox(state.timeCourse?.course ?? null, state.timeCourse?.status ?? '');
   }
 
@@ -157,6 +226,7 @@ export class View {
     const parts = [];
     if (!n.total) parts.push('No images yet.');
     else parts.push(`${finished} of ${n.total} images scored`);
+    if (n.wells !== n.total) parts.push(`${n.wells} wells`);
     const run = this.#scorer.run;
     if (run && run.end !== null && n.total && !n.queued && !n.scoring) {
       const ms = run.end - run.start;
@@ -200,11 +270,11 @@ export class View {
       .map((c) => ({ label: c.label, curve: c.fit.curve }));
     const points = entries.map((e) => ({
       id: e.well.id,
-      name: e.well.name,
+      name: e.group.name,
       well: e.well.well,
       um: e.um,
-      od450: e.well.od450,
-      y: plotValue(fit, e.well, values, viability),
+      od450: e.od450,
+      y: plotValue(fit, { id: e.well.id, od450: e.od450 }, values, viability),
       excluded: e.well.excluded,
       outlier: leftOut.has(e.well.id),
       control: e.well.control,
@@ -240,7 +310,7 @@ export class View {
           id: c.id,
           label: c.label,
           model: c.model?.name,
-          n: n.total,
+          n: n.wells,
           ic50: c.fit?.ic50_um ?? null,
           ci: c.fit?.ic50_ci_um,
           message: c.fit?.message,
