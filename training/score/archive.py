@@ -157,7 +157,7 @@ def _plate_of(path: str, reading: ImageName | AmbiguousPath | None) -> tuple[str
     folders = path.split("/")[:-1]
     wells = [i for i, name in enumerate(folders) if _is_well_folder(name)]
     named = reading.plate if isinstance(reading, ImageName) and reading.format != "folder" else None
-    return "/".join(folders[: wells[-1]] if wells else folders), named or ""
+    return "/".join(folders[: wells[0]] if wells else folders), named or ""
 
 
 def _read_of(reading: ImageName | AmbiguousPath | None) -> str:
@@ -256,7 +256,7 @@ def _plate_entries(
         for path, _ in instrument:
             problem = next((p for p in grouped.problems if path in p), None)
             if path not in used and problem is not None:
-                entries.append(ImageEntry(path, sizes[path], problem=problem))
+                entries.append(ImageEntry(path, sizes[path], read=_read_of(readings[path]), problem=problem))
         notes += [p for p in grouped.problems if not any(path in p for path, _ in instrument)]
         notes += [f"channel {channel}: {n} file(s) left out" for channel, n in grouped.left_out]
         if grouped.thumbnails:
@@ -304,13 +304,13 @@ def find_plates(
         reading = parse_instrument_path(path)
         by_plate.setdefault(_plate_of(path, reading), []).append((path, size, reading))
     plates = []
-    for folder, named in sorted(by_plate):
+    for (folder, named), files in by_plate.items():
         label = "/".join(part for part in (folder, named) if part) or base.name
-        entries, notes = _plate_entries(base / folder, by_plate[folder, named], bright_field)
+        entries, notes = _plate_entries(base / folder, files, bright_field)
         plate_layout = layout_for(layout, label)
         resolved = [e if e.problem else _concentration(e, plate_layout, label) for e in entries]
         plates.append(PlateJob(label, tuple(sorted(resolved, key=_order)), tuple(notes)))
-    return plates
+    return sorted(plates, key=lambda p: p.label)
 
 
 def curve_members(plate: PlateJob) -> dict[str, list[int]]:
