@@ -75,3 +75,41 @@ def test_rivals_are_the_other_models_on_the_same_backbone_with_a_trust_block(fix
     assert rival_cards(find_model(fixture.models_dir / MODEL_A)) == []  # the fixture's cards have no ood
     (rival,) = rival_cards(find_model(trusted.folder / MODEL_A))
     assert rival["id"] == "fixture-b" and rival["ood"]["features"]
+
+
+def test_a_float16_backbone_of_another_input_size_runs_at_the_size_its_card_gives(
+    fixture: Fixture, tmp_path: Path
+):
+    """The bundled models move to 160 px float16 backbones: the size comes from the card, never assumed."""
+    import tf_keras as keras
+
+    from training.export import export_tfjs
+    from training.model import build_model
+
+    size = 64
+    keras.utils.set_random_seed(1)
+    backbone = keras.applications.MobileNetV2(
+        input_shape=(size, size, 3), alpha=0.35, include_top=False, weights=None
+    )
+    # Batch norms as training leaves them (not the identity of a fresh network, whose zero offsets TF.js folds
+    # away into a bias-less fused depthwise op that tfjs-graph-converter cannot split).
+    rng = np.random.default_rng(0)
+    for layer in backbone.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            gamma, beta, mean, variance = layer.get_weights()
+            shifts = (rng.normal(0, 0.1, beta.shape).astype(np.float32) for _ in range(2))
+            layer.set_weights([gamma, next(shifts) + beta, next(shifts) + mean, variance])
+    card = json.loads((fixture.models_dir / MODEL_A / "card.json").read_text(encoding="utf-8"))
+    filled_in_by_export = ("schema", "id", "head", "input", "n_features", "quantization", "versions",
+                           "created", "verification")  # fmt: skip
+    card = {k: v for k, v in card.items() if k not in filled_in_by_export} | {"backbone": "MobileNetV2"}
+    inputs = np.stack([preprocess(path, size) for path in fixture.files[:4]])
+    export_tfjs(
+        build_model(backbone), tmp_path / "models" / "tiny-f16", card, quantize="float16", inputs=inputs
+    )
+    served = ServedModel(find_model(tmp_path / "models" / "tiny-f16"))
+    assert served.size == size and served.entry.card["backbone"]["id"].endswith(f"-{size}-float16")
+    check = served.reference_check()  # refused (ParityError) if float16 weights were misread
+    assert check.difference is not None and check.difference <= check.tolerance
+    od450, features = served.predict(inputs)
+    assert od450.shape == (4,) and features.shape == (4, served.entry.card["n_features"])
