@@ -13,6 +13,7 @@ failed and the run goes on.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import logging
 import platform
 import time
@@ -35,7 +36,7 @@ from training.score.plate import PlateTables
 from training.score.served import find_model
 from training.score.tasks import ModelPlugin, finish_plate, plugin_name, reference_check, score_batch
 
-__all__ = ["DEFAULT_BATCH", "RunSummary", "ScoreOptions", "score_archive"]
+__all__ = ["DEFAULT_BATCH", "RunSummary", "ScoreOptions", "check_cluster", "score_archive"]
 
 #: Images per inference batch (MobileNetV2 on one CPU thread gains nothing from larger ones).
 DEFAULT_BATCH = 16
@@ -114,11 +115,31 @@ def _batches(plate: PlateJob, size: int) -> list[list[str]]:
     return [images[k : k + size] for k in range(0, len(images), size)]
 
 
+def check_cluster(client: Client) -> None:
+    """ValueError, in plain words, unless the scheduler and every worker can import this package (they
+    unpickle its tasks: a cluster started in another environment fails there with a long traceback)."""
+    try:
+        found = [
+            client.run_on_scheduler(importlib.util.find_spec, __name__),
+            *client.run(importlib.util.find_spec, __name__).values(),
+        ]
+    except ImportError:
+        found = [None]
+    if any(spec is None for spec in found):
+        raise ValueError(
+            f"the Dask cluster at {client.scheduler.address} cannot import nostain's {__name__}: start "
+            "`dask scheduler` and `dask worker` in a Python environment with nostain's training extra "
+            "installed (pip install -e '.[training]' in this repository, or PYTHONPATH set to it); see "
+            "docs/batch.md"
+        )
+
+
 @contextlib.contextmanager
 def _client(options: ScoreOptions) -> Iterator[Client]:
     """A client of the scheduler given, or of a new local cluster (processes, one thread each)."""
     if options.scheduler:
         with Client(options.scheduler) as client:
+            check_cluster(client)
             yield client
         return
     with LocalCluster(
@@ -227,7 +248,8 @@ def score_archive(options: ScoreOptions, *, log: Callable[[str], None] = print) 
     Raises
     ------
     ValueError
-        A model folder the server would not list, a missing archive folder, a layout without plates.
+        A model folder the server would not list, a missing archive folder, a layout without plates, a
+        cluster that cannot import this package (:func:`check_cluster`).
     KeyboardInterrupt
         When stopped: the plates written so far stay, the next run skips them.
     """

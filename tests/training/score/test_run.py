@@ -20,6 +20,7 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -31,6 +32,7 @@ from tests.e2e.conftest import ROOT, Fixture, parse_report
 from tests.training.score.conftest import MODEL_A, Archive, TrustedModels
 from training.score import RunSummary, ScoreOptions, score_archive
 from training.score.output import PLATES_FOLDER, RUN_FILE
+from training.score.run import check_cluster
 
 pytestmark = pytest.mark.slow
 
@@ -218,3 +220,32 @@ def test_a_worker_that_dies_is_replaced_and_its_plate_redone(
     for row in _table(tmp_path / "out" / "wells.csv"):
         od450.setdefault(row["plate"], []).append(float(row["predicted_od450"]))
     assert od450["plate03"] == od450["plate01"]  # the redone plate: the same files, the same OD450s
+
+
+class _ClusterElsewhere:
+    """A client of a cluster started in another Python environment (its scheduler or workers lack nostain)."""
+
+    scheduler = SimpleNamespace(address="tcp://10.0.0.5:8786")
+
+    def __init__(self, scheduler_has_it: bool, workers_have_it: bool):
+        self.scheduler_has_it, self.workers_have_it = scheduler_has_it, workers_have_it
+
+    def run_on_scheduler(self, function: Any, name: str) -> Any:
+        if not self.scheduler_has_it:
+            raise ModuleNotFoundError("No module named 'training'")
+        return function(name)
+
+    def run(self, function: Any, name: str) -> dict[str, Any]:
+        return {"tcp://10.0.0.6:40000": function(name) if self.workers_have_it else None}
+
+
+@pytest.mark.parametrize(("scheduler_has_it", "workers_have_it"), [(False, True), (True, False)])
+def test_a_cluster_that_cannot_import_nostain_is_refused_in_plain_words(scheduler_has_it, workers_have_it):
+    with pytest.raises(ValueError, match=r"tcp://10\.0\.0\.5:8786 cannot import .*pip install -e"):
+        check_cluster(_ClusterElsewhere(scheduler_has_it, workers_have_it))  # type: ignore[arg-type]
+    check_cluster(_ClusterElsewhere(True, True))  # type: ignore[arg-type]
+
+
+def test_the_test_cluster_can_import_nostain(cluster: Any):
+    with Client(cluster) as client:
+        check_cluster(client)
