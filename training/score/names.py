@@ -2,8 +2,8 @@
 
 ``static/js/concentrations.js`` reads ``A549_dox_0.5uM_B07.jpg`` as 0.5 µM and ``plate1_DMSO_A01.jpg`` as a
 vehicle control (0 µM); the batch command reads archive file names with the same rule, so a folder scored
-here gets the concentrations the page would give it. The cases both must pass are those of
-``tests/e2e/test_page_modules.py`` (``tests/training/score/test_names.py`` runs them here).
+here gets the concentrations the page would give it. Both run one list of cases, ``NAME_CASES`` of
+``tests/training/score/test_names.py`` (the page's in ``tests/e2e/test_page_modules.py``).
 """
 
 from __future__ import annotations
