@@ -196,17 +196,18 @@ def _run_plates(
         plate = next(pending, None)
         if plate is None:
             return False
+        images = _batches(plate, options.batch)
         batches = [
             client.submit(
-                score_batch, name, root, images, pure=False, key=f"score-{plate.key}-{k}-{time.time_ns()}"
+                score_batch, name, root, batch, pure=False, key=f"score-{plate.key}-{k}-{time.time_ns()}"
             )
-            for k, images in enumerate(_batches(plate, options.batch))
+            for k, batch in enumerate(images)
         ]
         finish = client.submit(
             finish_plate, name, plate, *batches, pure=False, key=f"finish-{plate.key}-{time.time_ns()}"
         )
-        for k, future in enumerate(batches):
-            jobs[future] = ("batch", len(_batches(plate, options.batch)[k]))
+        for future, batch in zip(batches, images, strict=True):
+            jobs[future] = ("batch", len(batch))
             stream.add(future)
         jobs[finish] = ("plate", plate)
         stream.add(finish)

@@ -16,13 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.e2e.conftest import (  # noqa: F401  (pytest fixtures, shared with the browser tests)
-    Fixture,
-    browser,
-    fixture,
-    origin_page,
-    server,
-)
+from tests.e2e.conftest import Fixture, fixture  # noqa: F401  (the e2e fixture model and plate)
 from training.preprocess import preprocess
 from training.score.served import ServedModel, find_model
 from training.trust.ood import fit_image_stats, fit_ood, image_stats

@@ -1,11 +1,13 @@
-"""training.score.judge: the page's trust flags and curve warning, word for word (static/js/ood.js)."""
+"""training.score.judge: the page's trust flags and curve warning (static/js/ood.js).
+
+The same cases run in the page, word for word, in tests/e2e/test_score_parity.py.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
-import pytest
 
 from tests.e2e.conftest import well_image
 from training.score.judge import Judgement, curve_warning, judge_well
@@ -20,7 +22,7 @@ def _cluster(rng: np.random.Generator, centre: np.ndarray, n: int) -> np.ndarray
     return centre + rng.normal(size=(n, 4)) @ basis * 0.3 + rng.normal(0, 0.02, (n, N_FEATURES))
 
 
-def _cards() -> tuple[dict[str, Any], dict[str, Any], dict[str, np.ndarray], list[dict[str, float]]]:
+def judge_cases() -> tuple[dict[str, Any], dict[str, Any], dict[str, np.ndarray], list[dict[str, float]]]:
     """Two cards on one backbone (A549 around one centre, HEK293 around another), wells near each and far
     from both, and image statistics of bright-field-like wells and of dark frames."""
     rng = np.random.default_rng(0)
@@ -51,7 +53,7 @@ def _cards() -> tuple[dict[str, Any], dict[str, Any], dict[str, np.ndarray], lis
 
 
 def test_a_well_is_flagged_as_the_trust_measurement_flags_it():
-    own, rival, wells, _ = _cards()
+    own, rival, wells, _ = judge_cases()
     features = np.concatenate(list(wells.values()))  # 15 wells
     inputs = [
         well_image(80, width=64, height=64, rng=np.random.default_rng(k)).astype(np.float32)
@@ -70,7 +72,7 @@ def test_a_well_is_flagged_as_the_trust_measurement_flags_it():
 
 
 def test_the_curve_warning_names_the_model_the_wells_look_like():
-    own, rival, wells, stats = _cards()
+    own, rival, wells, stats = judge_cases()
     judged = [(f, stats[0], judge_well(own["ood"], f, stats[0], [rival])) for f in wells["HEK293"]]
     assert all(j.unlike and j.flags[0].startswith("unlike the model's training images") for _, _, j in judged)
     warning = curve_warning(judged, own, [rival])
@@ -88,41 +90,3 @@ def test_the_curve_warning_names_the_model_the_wells_look_like():
         "not a bright-field well like the training images: "
     )
     assert judge_well(None, wells["A549"][0], stats[0]) == Judgement()
-
-
-@pytest.mark.e2e
-def test_flags_and_warnings_are_the_pages_word_for_word(origin_page: Any):
-    own, rival, wells, stats = _cards()
-    cases = [
-        (f, stats[k % len(stats)])
-        for k, f in enumerate(np.concatenate([wells["A549"], wells["HEK293"], wells["far"]]))
-    ]
-    curves = {
-        "mixed": cases,
-        "hek293": [(f, stats[0]) for f in wells["HEK293"]],
-        "dark": [(f, stats[-1]) for f, _ in cases],
-    }
-    for name, curve in curves.items():
-        judged = [(f, s, judge_well(own["ood"], f, s, [rival])) for f, s in curve]
-        warning = curve_warning(judged, own, [rival])
-        page = origin_page.evaluate(
-            """async ([own, rival, wells]) => {
-                const m = await import('/static/js/ood.js');
-                const judged = wells.map(([features, stats]) => ({
-                    features, stats, judgement: m.judgeWell(own.ood, features, stats, [rival]) }));
-                const warning = m.curveWarning(judged, own, [rival]);
-                return { flags: judged.map((w) => w.judgement.flags), warning };
-            }""",
-            [_json(own), _json(rival), [[f.tolist(), s] for f, s in curve]],
-        )
-        assert [list(j.flags) for _, _, j in judged] == page["flags"], name
-        if warning is None:
-            assert page["warning"] is None, name
-        else:
-            assert (warning.text, warning.note, warning.flagged) == (
-                page["warning"]["text"], page["warning"]["note"], page["warning"]["flagged"],
-            ), name  # fmt: skip
-
-
-def _json(card: dict[str, Any]) -> dict[str, Any]:
-    return {**card, "ood": {**card["ood"], "features": dict(card["ood"]["features"])}}
