@@ -1,4 +1,4 @@
-"""Command line: ``python -m training {simulate,manifest,train,cv,evaluate,export,reproduce} --help``.
+"""Command line: ``python -m training {simulate,manifest,train,cv,evaluate,export,reproduce,score} --help``.
 
 All argument parsing lives here: each subcommand has a parser (its description is the docstring of the
 module that does the work) and a runner that turns the parsed arguments into options and one call of a
@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from training import config, cv, evaluate, export, labdata, reproduce, simulate, train
+from training import config, cv, evaluate, export, labdata, reproduce, score, simulate, train
 from training.dataset import Augmentation
 from training.export import FORMATS, ExportOptions
 from training.formatting import format_value
@@ -29,6 +29,7 @@ from training.preprocess import INPUT_SIZE
 from training.report import write_cv, write_evaluation
 from training.reproduce import DEFAULT_MODELS
 from training.runs import CONFIG_FILE, MODEL_FILE, load_datasets
+from training.score import DEFAULT_BATCH, ScoreOptions
 from training.simulate import EXTRA_PRESETS, FULL_SIZE, PAPER_CONCENTRATIONS_UM, PRESETS, parse_image_size
 from training.train import TrainOptions
 from training.weights import cache_dir
@@ -494,6 +495,75 @@ def _run_reproduce(args: argparse.Namespace) -> int:
 
 
 # ----------------------------------------------------------------------------------------------------------
+# score
+
+
+def _channel(text: str) -> int | str:
+    """``--bright-field``: a channel number (``1``) or name (``"TL 20x"``)."""
+    return int(text) if text.isdigit() else text
+
+
+def _add_score_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", type=Path, required=True, help="model folder, e.g. models/a549-m")
+    parser.add_argument(
+        "--images", type=Path, required=True, metavar="DIR", help="folder of one or many plates (any depth)"
+    )
+    parser.add_argument("--out", type=Path, required=True, help="output folder (a second run resumes)")
+    parser.add_argument("--layout", type=Path, help="plate layout (CSV/TSV/TXT, XLSX or wellmap TOML)")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workers", type=int, default=2, help="local worker processes, one thread each (default 2)"
+    )
+    where.add_argument(
+        "--scheduler", metavar="ADDRESS", help="a running Dask scheduler, e.g. tcp://host:8786"
+    )
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=DEFAULT_BATCH,
+        help=f"images per inference batch (default {DEFAULT_BATCH})",
+    )
+    parser.add_argument(
+        "--bright-field", type=_channel, help="channel number or name to score when names do not say"
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _run_score(args: argparse.Namespace) -> int:
+    if args.workers < 1 or args.batch < 1:
+        print(f"error: --workers and --batch must be >= 1; got {args.workers} and {args.batch}")
+        return 2
+    options = ScoreOptions(
+        model=args.model,
+        images=args.images,
+        out=args.out,
+        layout=args.layout,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        batch=args.batch,
+        bright_field=args.bright_field,
+        progress=not args.quiet,
+    )
+    try:
+        summary = score.score_archive(options)
+    except ValueError as exc:
+        print(f"error: {exc}")
+        return 2
+    except KeyboardInterrupt:
+        print(f"stopped: the plates written so far are in {args.out}; run the same command again to finish")
+        return 130
+    rate = summary.images / summary.seconds if summary.seconds else 0.0
+    print(
+        f"{summary.scored} plate(s) scored ({summary.images} images, {summary.unreadable} unreadable, "
+        f"{rate:.1f} images/s), {summary.skipped} already done; wrote {args.out / 'wells.csv'} and "
+        f"{args.out / 'ic50.csv'}"
+    )
+    for failure in summary.failed:
+        print(f"failed: {failure}")
+    return 1 if summary.failed else 0
+
+
+# ----------------------------------------------------------------------------------------------------------
 # The parser
 
 #: subcommand → (one-line help, module whose docstring describes it, add its arguments, run it).
@@ -539,6 +609,12 @@ COMMANDS: dict[str, tuple[str, str | None, Callable[[argparse.ArgumentParser], N
         reproduce.__doc__,
         _add_reproduce_arguments,
         _run_reproduce,
+    ),
+    "score": (
+        "score plate archives with a served model: IC50s for every plate (Dask)",
+        score.__doc__,
+        _add_score_arguments,
+        _run_score,
     ),
 }
 

@@ -547,7 +547,7 @@ def match_lab_data(
         images_without_reading=tuple(without_reading),
         left_out=tuple(tally.left_out),
         unread_images=tuple(unread),
-        channels_left_out=groups.left_out,
+        channels_left_out=tuple((channel, len(paths)) for channel, paths in groups.left_out),
         thumbnails=groups.thumbnails,
         problems=tuple(problems),
         warnings=(

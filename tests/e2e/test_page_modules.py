@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import api_limits
+from tests.training.score.test_names import NAME_CASES
 
 pytestmark = pytest.mark.e2e
 
@@ -18,27 +19,7 @@ def _call(pg: Any, module: str, expression: str, *args: Any) -> Any:
     )
 
 
-@pytest.mark.parametrize(
-    ("name", "um"),
-    [
-        ("A549_dox_0.5uM_B07.jpg", 0.5),
-        ("x_500nM_rep2.png", 0.5),
-        ("img 0.5 µM.jpg", 0.5),  # micro sign U+00B5
-        ("img_0.5μM.jpg", 0.5),  # Greek mu U+03BC
-        ("dox_1e-3uM_C3.tif", 0.001),
-        ("dox0p5uM.jpg", 0.5),
-        ("dox_0,25uM.jpg", 0.25),
-        ("dox_2mM.jpg", 2000.0),
-        ("well_0uM_A01.jpg", 0.0),
-        ("plate1_DMSO_A01.jpg", 0.0),
-        ("vehicle-3.jpg", 0.0),
-        ("Control_B12.jpg", 0.0),
-        ("HEK293_10uM_10uM.jpg", 10.0),  # the same value twice is no conflict
-        ("A549_B07.jpg", None),
-        ("OD450nm_B03.jpg", None),  # "nm" is a wavelength, not nanomolar
-        ("controlled_release.jpg", None),
-    ],
-)
+@pytest.mark.parametrize(("name", "um"), NAME_CASES)  # the batch command's reader runs the same list
 def test_concentration_is_read_from_the_file_name(origin_page: Any, name: str, um: float | None):
     got = _call(origin_page, "concentrations.js", "m.parseNameConcentration(a[0])", name)
     assert got["um"] == (pytest.approx(um) if um is not None else None)
