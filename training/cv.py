@@ -34,13 +34,14 @@ def _fold_result(
 ) -> tuple[dict[str, Any], pd.DataFrame]:
     """Train a head on all folds but ``index`` and score it on fold ``index``: the JSON entry and the
     test rows with ``predicted``."""
-    split = fold_split(rows, folds, index, n_val=options.n_val, seed=options.seed)
+    split = fold_split(rows, folds, index, n_val=options.n_val, seed=options.series_seed)
     role = rows["series"].map(split.role).to_numpy()
     train_idx, val_idx, test_idx = (np.flatnonzero(role == r) for r in ("train", "val", "test"))
     y = rows["od450"].to_numpy(np.float32)
-    head, history = train_head_on_views(features, y, train_idx, val_idx, options)
+    rng = np.random.default_rng([options.seed, index])  # each fold's head: its own seeded start
+    head, history = train_head_on_views(features, y, train_idx, val_idx, options, rng=rng)
     frame = rows.iloc[test_idx].copy()
-    frame["predicted"] = head.predict(features[test_idx, 0], verbose=0)[:, 0]
+    frame["predicted"] = np.asarray(head.predict_on_batch(features[test_idx, 0]))[:, 0]
     scores = score_predictions(frame).to_dict()
     entry = {
         "fold": index + 1,
@@ -100,7 +101,7 @@ def cross_validate(
         progress=progress,
     )
     features_s = time.perf_counter() - start
-    folds = cv_folds(rows, k=k, seed=options.seed)
+    folds = cv_folds(rows, k=k, seed=options.series_seed)
     results, pooled = [], []
     for index in range(k):
         entry, frame = _fold_result(rows, features, folds, index, options)

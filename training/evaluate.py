@@ -115,9 +115,8 @@ def held_out_series(
             break
     if not test:
         options = run_config["options"]
-        test = list(
-            split_series(cell_line_rows, n_test=options["n_test"], n_val=0, seed=options["seed"]).test
-        )
+        seed = options["seed"] if options.get("split_seed") is None else options["split_seed"]
+        test = list(split_series(cell_line_rows, n_test=options["n_test"], n_val=0, seed=seed).test)
     leaked = sorted(set(test) & seen)
     if leaked:
         raise ValueError(f"series {leaked[:3]} were used to train this model; they cannot test it")

@@ -1,12 +1,19 @@
 """Model inputs and cached backbone features for a list of images.
 
-With a frozen backbone (the paper's set-up) the expensive part of training — decoding 2560×2160 images,
+With a frozen backbone (the paper's set-up) the expensive part of training — decoding the images,
 augmenting them and running MobileNetV2 — does not depend on the head, so it is done once: every image
-gets ``n_views`` views (view 0 un-augmented, the rest random augmentations, see
-:func:`training.dataset.make_views`), the backbone turns each view into its pooled feature vector, and the
-result is cached on disk, one ``.npz`` per image, keyed by the image file's content hash, the backbone and
-its weights, the input size, the number of views, the seed and the augmentation parameters. Re-running
-training, cross-validation or a benchmark reuses the cache; the head then trains in seconds.
+gets ``n_views`` views (view 0 un-augmented, the rest random augmentations), the backbone turns each view
+into its pooled feature vector, and the result is cached on disk, one ``.npz`` per image, keyed by the
+image file's content hash, the backbone and its weights, the input size, the number of views, the seed,
+the augmentation parameters and the version of the views rule. Re-running training, cross-validation or
+a benchmark reuses the cache; the head then trains in seconds.
+
+The views rule (:func:`decode_for_views`, :func:`training.dataset.make_views`): view 0 is exactly what
+the page feeds the model, ``resize_area(load_rgb(path, reduce_for=S), S)`` (the decode rule of
+:mod:`training.preprocess`); the augmented views are cut from a second decode at the reduced scale for
+``A = augmentation_side(S, crop_fraction)`` px (``round(S / 0.7)``), so that a crop still holds ``S``
+decoded pixels. A full-size 2560 × 2160 image is never decoded in full: a JPEG is decoded at 1/8 and
+1/4 of its size (S = 224) or once at 1/8 (S = 160). Other formats are decoded in full, once.
 
 Images are decoded and augmented in a thread pool (numpy and Pillow release the GIL) while TensorFlow
 runs the backbone on the previous batch. Each image's views come from its own random generator,
@@ -25,20 +32,27 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image, UnidentifiedImageError
 from tqdm import tqdm
 
 from training import config
-from training.dataset import Augmentation, make_views
-from training.preprocess import INPUT_SIZE, load_rgb
+from training.dataset import Augmentation, augmentation_side, make_views
+from training.preprocess import jpeg_reduction, load_rgb
 
 __all__ = [
+    "VIEWS_RULE",
     "ViewSpec",
     "backbone_fingerprint",
     "cached_features",
+    "decode_for_views",
     "file_digest",
     "image_views",
     "iter_views",
 ]
+
+
+#: Version of the views rule, part of the cache key: 1 augmented the full-size decode; 2 is the rule above.
+VIEWS_RULE = 2
 
 
 @dataclass(frozen=True)
@@ -46,7 +60,7 @@ class ViewSpec:
     """How the views of an image are made: count, input size, seed and augmentation parameters."""
 
     n_views: int = config.N_VIEWS
-    size: int = INPUT_SIZE
+    size: int = config.INPUT_SIZE
     seed: int = config.SEED
     augmentation: Augmentation = field(default_factory=Augmentation)
 
@@ -59,7 +73,7 @@ class ViewSpec:
     def key(self) -> str:
         """Stable text identifying the views (part of the cache key)."""
         aug = json.dumps(self.augmentation.to_dict(), sort_keys=True)
-        return f"views={self.n_views}|size={self.size}|seed={self.seed}|aug={aug}"
+        return f"rule={VIEWS_RULE}|views={self.n_views}|size={self.size}|seed={self.seed}|aug={aug}"
 
 
 def file_digest(path: str | Path) -> str:
@@ -71,15 +85,48 @@ def file_digest(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+def _jpeg_scale(path: Path, size: int) -> int | None:
+    """The decode rule's reduction factor for this file and input side, or None if it is decoded in full."""
+    if path.suffix.lower() in (".tif", ".tiff"):
+        return None
+    try:
+        with Image.open(path) as opened:
+            return jpeg_reduction(*opened.size, size) if opened.format == "JPEG" else None
+    except (UnidentifiedImageError, OSError):
+        return None  # load_rgb raises the error that names the file
+
+
+def decode_for_views(path: str | Path, spec: ViewSpec) -> tuple[np.ndarray, np.ndarray]:
+    """The two decodes of the views rule: ``(for view 0, for the augmented views)``, uint8 ``(H, W, 3)``.
+
+    View 0's is ``load_rgb(path, reduce_for=spec.size)``; the augmented views' is
+    ``load_rgb(path, reduce_for=augmentation_side(spec.size, crop_fraction))``. Where both come to the same
+    scale (one view only, a format decoded in full, or the same JPEG reduction) the file is decoded once.
+    """
+    path = Path(path)
+    plain = load_rgb(path, reduce_for=spec.size)
+    side = augmentation_side(spec.size, spec.augmentation.crop_fraction)
+    if spec.n_views == 1 or _jpeg_scale(path, side) == _jpeg_scale(path, spec.size):
+        return plain, plain
+    return plain, load_rgb(path, reduce_for=side)
+
+
 def image_views(path: str | Path, spec: ViewSpec, *, digest: str | None = None) -> np.ndarray:
     """Decode one image file and make its views: ``(n_views, size, size, 3)`` float32 0–255.
 
-    The random generator is seeded by ``(spec.seed, content hash)``: the same file gives the same views.
+    View 0 is exactly ``resize_area(load_rgb(path, reduce_for=size), size)``, what the page computes. The
+    random generator is seeded by ``(spec.seed, content hash)``: the same file gives the same views.
     """
     digest = digest or file_digest(path)
     rng = np.random.default_rng([spec.seed, int(digest[:16], 16)])
+    plain, source = decode_for_views(path, spec)
     return make_views(
-        load_rgb(path), n_views=spec.n_views, rng=rng, augmentation=spec.augmentation, size=spec.size
+        plain,
+        n_views=spec.n_views,
+        rng=rng,
+        augmentation=spec.augmentation,
+        size=spec.size,
+        source=source,
     )
 
 

