@@ -60,6 +60,7 @@ def cross_validate(
     k: int = config.CV_FOLDS,
     cache: Path | None = None,
     progress: bool = False,
+    backbone: tuple[Any, str] | None = None,
 ) -> dict[str, Any]:
     """Cross-validate the frozen-backbone model by series.
 
@@ -75,6 +76,8 @@ def cross_validate(
         Feature cache folder (None: no cache).
     progress : bool
         Progress bar and one line per fold (CLI).
+    backbone : (keras.Model, str), optional
+        A frozen backbone and its origin (:func:`training.model.build_backbone`) to share; default: built.
 
     Returns
     -------
@@ -87,10 +90,10 @@ def cross_validate(
         raise ValueError("cross-validation runs with a frozen backbone; fine_tune must be False")
     seed_everything(options.seed)
     start = time.perf_counter()
-    backbone, origin = build_backbone(
+    backbone_model, origin = backbone or build_backbone(
         options.backbone, input_size=options.input_size, weights=options.weights
     )
-    model = build_model(backbone, units=options.head_units)
+    model = build_model(backbone_model, units=options.head_units)
     rows = manifest.reset_index(drop=True)
     features = cached_features(
         list(rows["path"]),
@@ -101,6 +104,7 @@ def cross_validate(
         progress=progress,
     )
     features_s = time.perf_counter() - start
+    start = time.perf_counter()
     folds = cv_folds(rows, k=k, seed=options.series_seed)
     results, pooled = [], []
     for index in range(k):
@@ -109,6 +113,7 @@ def cross_validate(
         pooled.append(frame)
         if progress:
             print(f"fold {index + 1}/{k}: r² {format_value(entry['table1']['r2'])} on {len(frame)} images")
+    heads_s = time.perf_counter() - start
     r2 = np.array([np.nan if f["table1"]["r2"] is None else f["table1"]["r2"] for f in results], float)
     everything = pd.concat(pooled)
     lines = sorted(rows["cell_line"].unique())
@@ -127,5 +132,6 @@ def cross_validate(
         ],
         "options": options.to_dict(),
         "features_s": round(features_s, 2),
+        "heads_s": round(heads_s, 2),
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }

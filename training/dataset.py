@@ -46,6 +46,7 @@ __all__ = [
     "apply_draw",
     "augment",
     "augmentation_side",
+    "augmented_views",
     "cv_folds",
     "fold_split",
     "make_views",
@@ -411,6 +412,31 @@ def augmentation_side(size: int, crop_fraction: float) -> int:
     return max(size, round(size / crop_fraction))
 
 
+def augmented_views(
+    source: np.ndarray,
+    *,
+    n: int,
+    rng: np.random.Generator,
+    augmentation: Augmentation,
+    size: int = config.INPUT_SIZE,
+) -> np.ndarray:
+    """``n`` random augmentations of an image, each ``size × size``: ``(n, size, size, 3)`` float32 0–255.
+
+    ``source`` is area-resized once to the square of :func:`augmentation_side` px; each view is a draw of
+    :func:`apply_draw` on that square: a ``size`` px crop (``crop_fraction`` of each side, whole-pixel
+    offsets), 90° turns, flips and the colour steps. Cropping the area-resized square gives the same
+    pixels as area-resizing the crop of the image (each output pixel averages the same footprint), at a
+    fraction of the cost.
+    """
+    views = np.empty((n, size, size, 3), np.float32)
+    if n < 1:
+        return views
+    square = resize_area(source, augmentation_side(size, augmentation.crop_fraction))
+    for i in range(n):
+        views[i] = apply_draw(square, _draw(augmentation, rng))
+    return views
+
+
 def make_views(
     pixels: np.ndarray,
     *,
@@ -420,18 +446,13 @@ def make_views(
     size: int = config.INPUT_SIZE,
     source: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Model inputs for one image: view 0 un-augmented, views 1… randomly augmented.
-
-    View 0 is ``resize_area(pixels, size)``. For the augmented views, ``source`` is area-resized once to
-    the square of :func:`augmentation_side` px; each view is a draw of :func:`apply_draw` on that square:
-    a ``size`` px crop (``crop_fraction`` of each side, whole-pixel offsets), 90° turns, flips and the
-    colour steps. Cropping the area-resized square gives the same pixels as area-resizing the crop of
-    the image (each output pixel averages the same footprint), at a fraction of the cost.
+    """Model inputs for one image: view 0 un-augmented, views 1… randomly augmented (:func:`augmented_views`).
 
     Parameters
     ----------
     pixels : ndarray, shape (H, W, 3), uint8
-        The image as decoded for view 0 (:func:`training.preprocess.load_rgb` with ``reduce_for=size``).
+        The image as decoded for view 0 (:func:`training.preprocess.load_rgb` with ``reduce_for=size``);
+        view 0 is ``resize_area(pixels, size)``.
     n_views : int
         Number of views (>= 1).
     rng : numpy.random.Generator
@@ -450,13 +471,8 @@ def make_views(
     if n_views < 1:
         raise ValueError(f"n_views must be >= 1; got {n_views}")
     augmentation = augmentation or Augmentation()
-    views = np.empty((n_views, size, size, 3), np.float32)
-    views[0] = resize_area(pixels, size)
-    if n_views == 1:
-        return views
-    square = resize_area(
-        pixels if source is None else source, augmentation_side(size, augmentation.crop_fraction)
+    plain = resize_area(pixels, size)[None]
+    source = pixels if source is None else source
+    return np.concatenate(
+        [plain, augmented_views(source, n=n_views - 1, rng=rng, augmentation=augmentation, size=size)]
     )
-    for i in range(1, n_views):
-        views[i] = apply_draw(square, _draw(augmentation, rng))
-    return views

@@ -36,6 +36,7 @@ __all__ = [
     "export_model",
     "feature_extractor",
     "get_backbone",
+    "head_of",
     "quiet_tensorflow",
 ]
 
@@ -199,6 +200,15 @@ def export_model(model: Any) -> Any:
         model.get_layer(FEATURES_LAYER).output
     )
     return keras.Model(model.input, [od450, pooled], name="nostain_export")
+
+
+def head_of(model: Any) -> Any:
+    """The head of a :func:`build_model` model as a model of its own: features ``(N, F)`` → ``(N, 1)``."""
+    hidden = model.get_layer(_HIDDEN_LAYER)
+    head = build_head(int(hidden.kernel.shape[0]), units=int(hidden.kernel.shape[1]))
+    for name in (_HIDDEN_LAYER, OUTPUT_LAYER):
+        head.get_layer(name).set_weights(model.get_layer(name).get_weights())
+    return head
 
 
 def copy_head_weights(head: Any, model: Any) -> None:

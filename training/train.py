@@ -293,13 +293,18 @@ def _fine_tune(
     return _fit_with_early_stopping(model, x_train, y_train, validation, options, verbose=2)
 
 
-def _build(options: TrainOptions) -> tuple[Any, str]:
-    """The regressor these options describe (backbone frozen unless fine-tuning) and its weights' origin."""
-    backbone, origin = build_backbone(
+def _build(options: TrainOptions, backbone: tuple[Any, str] | None = None) -> tuple[Any, str]:
+    """The regressor these options describe (backbone frozen unless fine-tuning) and its weights' origin.
+
+    ``backbone``: an already built ``(backbone, origin)`` to wrap (shared, frozen) instead of a new one.
+    """
+    if backbone is not None and options.fine_tune:
+        raise ValueError("a shared backbone stays frozen; build a new one to fine-tune")
+    backbone_model, origin = backbone or build_backbone(
         options.backbone, input_size=options.input_size, weights=options.weights
     )
     model = build_model(
-        backbone,
+        backbone_model,
         units=options.head_units,
         trainable_backbone=options.fine_tune,
         batchnorm_inference=not options.train_batchnorm,
@@ -356,6 +361,7 @@ def train_run(
     sources: list[dict[str, Any]] | None = None,
     cache: Path | None = None,
     progress: bool = False,
+    backbone: tuple[Any, str] | None = None,
 ) -> TrainResult:
     """Train one model and save it with its config in ``run_dir``.
 
@@ -375,6 +381,9 @@ def train_run(
         Feature cache folder (None: no cache).
     progress : bool
         Progress bars and stage messages (CLI).
+    backbone : (keras.Model, str), optional
+        A frozen backbone from :func:`training.model.build_backbone` and its origin, to share between runs
+        (saves building it again; not with ``fine_tune``).
     """
     quiet_tensorflow()
     options = options.resolved()
@@ -387,7 +396,7 @@ def train_run(
     say = print if progress else (lambda *a, **k: None)
     timings: dict[str, float] = {}
     start = time.perf_counter()
-    model, origin = _build(options)
+    model, origin = _build(options, backbone)
     timings["build_s"] = time.perf_counter() - start
     rows = manifest[manifest["series"].isin(split.train + split.val)].reset_index(drop=True)
     n_train = int(rows["series"].isin(split.train).sum())

@@ -141,3 +141,27 @@ def test_one_decode_serves_both_when_the_scales_agree(big_jpeg, images, monkeypa
     assert plain is source and calls == [32]
     plain, source = decode_for_views(images[0], ViewSpec(n_views=4, size=16))  # a PNG: decoded in full
     assert plain is source and plain.shape == (40, 50, 3)
+
+
+def test_several_seeds_at_once_give_what_each_seed_gives_alone(big_jpeg, images, tmp_path, monkeypatch):
+    paths = [big_jpeg, *images[:2]]
+    specs = [ViewSpec(n_views=3, size=16, seed=0), ViewSpec(n_views=3, size=16, seed=1)]
+    decodes = []
+
+    def recording_decode(path, spec):
+        decodes.append(path)
+        return decode_for_views(path, spec)
+
+    monkeypatch.setattr(features_module, "decode_for_views", recording_decode)
+    extractor = FakeExtractor(16)
+    together = features_module.cached_features_for_specs(paths, extractor, specs, cache=tmp_path / "c")
+    assert len(decodes) == len(paths)  # each file decoded once for both seeds
+    for spec, array in zip(specs, together, strict=True):
+        np.testing.assert_allclose(
+            array, cached_features(paths, FakeExtractor(16), spec, cache=None), rtol=1e-6
+        )
+    np.testing.assert_array_equal(together[0][:, 0], together[1][:, 0])
+    assert len(list((tmp_path / "c").rglob("*.npz"))) == 2 * len(paths)
+    again = FakeExtractor(16)
+    cached = features_module.cached_features_for_specs(paths, again, specs, cache=tmp_path / "c")
+    assert again.calls == 0 and all(np.array_equal(a, b) for a, b in zip(cached, together, strict=True))
