@@ -149,9 +149,11 @@ def _pseudo_angle(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """
     ax, ay = np.abs(x), np.abs(y)
     t = ay / np.maximum(ax + ay, np.float32(1e-12))
-    upper = np.where(x >= 0, t, 2 - t)
-    lower = np.where(x < 0, 2 + t, 4 - t)
-    return np.where(y >= 0, upper, lower)
+    # quadrant by quadrant: t, 2 − t, 2 + t, 4 − t; left = [x < 0], below = [y < 0], no branches
+    left, below = (x < 0).astype(np.float32), (y < 0).astype(np.float32)
+    t *= (1 - 2 * left) * (1 - 2 * below)
+    t += 2 * left + 4 * below - 4 * left * below
+    return t
 
 
 def _sample_directions() -> tuple[np.ndarray, np.ndarray]:

@@ -26,7 +26,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage
+from scipy import ndimage, special
 
 from training.simulate.cells import (
     Canvas,
@@ -146,24 +146,43 @@ def parse_image_size(text: str | tuple[int, int]) -> tuple[int, int]:
     return width, height
 
 
-def _gaussian(image: np.ndarray, sigma_px: float) -> np.ndarray:
-    """Gaussian blur (edges replicated, kernel to 4 σ) into a new float32 array.
+#: The standard normal distribution at 65 536 equally likely levels (its quantiles at (i + ½) / 65 536): a
+#: random 16-bit index into it is a standard normal draw, cut at ±4.3 SD.
+_NORMAL_LEVELS = special.ndtri((np.arange(65536) + 0.5) / 65536).astype(np.float32)
 
-    Down the columns as a weighted sum of shifted copies of whole rows (memory-contiguous, ~2× faster than
-    ``ndimage`` along that axis), then along the rows with ``ndimage.gaussian_filter1d``: the same kernel
-    as ``ndimage.gaussian_filter``, equal to within float32 rounding.
+
+def _normal_noise(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
+    """Standard normal noise, float32, through :data:`_NORMAL_LEVELS` (3× faster than ``standard_normal``)."""
+    return _NORMAL_LEVELS[rng.integers(0, 65536, shape, dtype=np.uint16)]
+
+
+#: Gaussian kernels are cut at this many standard deviations (0.3 % of the weight lies beyond 3 σ).
+_TRUNCATE_SD = 3.0
+
+
+def _gaussian(image: np.ndarray, sigma_px: float) -> np.ndarray:
+    """Gaussian blur (edges replicated, kernel cut at 3 σ) into a new float32 array.
+
+    Down the columns as a weighted sum of shifted copies of whole rows, symmetric taps paired
+    (memory-contiguous, ~2× faster than ``ndimage`` along that axis), then along the rows with
+    ``ndimage.gaussian_filter1d`` and the same kernel.
     """
-    radius = int(4.0 * sigma_px + 0.5)
-    taps = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma_px) ** 2)
-    taps = (taps / taps.sum()).astype(np.float32)
+    radius = int(_TRUNCATE_SD * sigma_px + 0.5)
+    taps = np.exp(-0.5 * (np.arange(radius + 1) / sigma_px) ** 2)
+    taps = (taps / (2 * taps.sum() - taps[0])).astype(np.float32)  # taps[i] weighs offsets ±i
     height = image.shape[0]
     padded = np.pad(image, ((radius, radius), (0, 0)), mode="edge")
-    columns = padded[:height] * taps[0]
-    term = np.empty_like(columns)
-    for offset in range(1, 2 * radius + 1):
-        np.multiply(padded[offset : offset + height], taps[offset], out=term)
-        columns += term
-    return ndimage.gaussian_filter1d(columns, sigma_px, axis=1, mode="nearest", truncate=4.0)
+    columns = padded[radius : radius + height] * taps[0]
+    pair = np.empty_like(columns)
+    for offset in range(1, radius + 1):
+        np.add(
+            padded[radius - offset : radius - offset + height],
+            padded[radius + offset : radius + offset + height],
+            out=pair,
+        )
+        pair *= taps[offset]
+        columns += pair
+    return ndimage.gaussian_filter1d(columns, sigma_px, axis=1, mode="nearest", truncate=_TRUNCATE_SD)
 
 
 def _upsample_linear(small: np.ndarray, factor: int, axis: int) -> np.ndarray:
@@ -175,14 +194,14 @@ def _upsample_linear(small: np.ndarray, factor: int, axis: int) -> np.ndarray:
     """
     n = small.shape[axis]
     padded = np.concatenate([np.take(small, [0], axis), small, np.take(small, [n - 1], axis)], axis)
+    before = padded[(slice(None),) * axis + (slice(0, n),)]  # the previous sample of each
+    after = padded[(slice(None),) * axis + (slice(2, n + 2),)]  # the next
     phases = []
     for phase in range(factor):
         shift = (phase + 0.5) / factor - 0.5  # in input samples, within (−½, ½)
-        start = 0 if shift < 0 else 2
-        neighbour = np.take(padded, np.arange(start, start + n), axis)
         weight = np.float32(abs(shift))
         blend = small * (1 - weight)
-        blend += weight * neighbour
+        blend += weight * (before if shift < 0 else after)
         phases.append(blend)
     shape = list(small.shape)
     shape[axis] *= factor
@@ -256,15 +275,18 @@ def _background(
 
 
 def _bilinear(grid: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """Separable linear interpolation of ``grid`` (ny, nx) at fractional ``rows`` × ``cols``."""
-    r0 = np.clip(np.floor(rows).astype(np.intp), 0, grid.shape[0] - 2)
-    fr = (rows - r0).astype(np.float32)[:, None]
-    tmp = grid[r0] * (1 - fr) + grid[r0 + 1] * fr  # (len(rows), nx)
+    """Separable linear interpolation of ``grid`` (ny, nx) at fractional ``rows`` × ``cols``.
+
+    Along the grid's rows first (a small array), then whole rows are blended (contiguous copies).
+    """
     c0 = np.clip(np.floor(cols).astype(np.intp), 0, grid.shape[1] - 2)
     fc = (cols - c0).astype(np.float32)[None, :]
-    out = tmp[:, c0]
-    out *= 1 - fc
-    out += tmp[:, c0 + 1] * fc
+    across = grid[:, c0] * (1 - fc) + grid[:, c0 + 1] * fc  # (ny, len(cols))
+    r0 = np.clip(np.floor(rows).astype(np.intp), 0, grid.shape[0] - 2)
+    fr = (rows - r0).astype(np.float32)[:, None]
+    out = across[r0]
+    out *= 1 - fr
+    out += across[r0 + 1] * fr
     return out
 
 
@@ -324,20 +346,23 @@ def render_well(
     shot = np.maximum(intensity, 0)
     np.sqrt(shot, out=shot)
     shot *= np.float32(sd)
-    shot *= rng.standard_normal((out_height, out_width), dtype=np.float32)
+    shot *= _normal_noise(rng, (out_height, out_width))
     intensity += shot
     return _to_rgb8(intensity, look)
 
 
 def _binomial3(image: np.ndarray) -> np.ndarray:
     """Separable [1, 2, 1] / 4 smoothing (a Gaussian of σ = 0.71 px), edges replicated."""
-    padded = np.pad(image, 1, mode="edge")
-    rows = padded[:-2] + padded[2:]  # in place from here: each new full-size array costs page faults
-    rows += padded[1:-1]
-    rows += padded[1:-1]
-    out = rows[:, :-2] + rows[:, 2:]
-    out += rows[:, 1:-1]
-    out += rows[:, 1:-1]
+    rows = image * np.float32(2)  # each pass in place: a new full-size array costs page faults
+    rows[1:] += image[:-1]
+    rows[0] += image[0]
+    rows[:-1] += image[1:]
+    rows[-1] += image[-1]
+    out = rows * np.float32(2)
+    out[:, 1:] += rows[:, :-1]
+    out[:, 0] += rows[:, 0]
+    out[:, :-1] += rows[:, 1:]
+    out[:, -1] += rows[:, -1]
     out *= np.float32(1 / 16)
     return out
 
@@ -354,7 +379,7 @@ def _compose(
     """Texture, halo optics, illumination and defocus: the noiseless grey image (height, width)."""
     s = canvas.s
     height, width = canvas.thickness.shape
-    noise = rng.standard_normal((height, width), dtype=np.float32)
+    noise = _normal_noise(rng, (height, width))
     smooth = _binomial3(noise)  # σ = 0.71 px; SD of white noise × 6/16
     mottle = _binomial3(smooth)  # σ = 1 px (0.65 µm at full size); SD of white noise × 70/256
     # granules: the noise smoothed at 0.7 px, normalised, above 1.3 SD
