@@ -12,6 +12,7 @@ browser does. Writes cv.json (give it to python -m training evaluate --cv) and c
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -106,13 +107,14 @@ def cross_validate(
     features_s = time.perf_counter() - start
     start = time.perf_counter()
     folds = cv_folds(rows, k=k, seed=options.series_seed)
-    results, pooled = [], []
-    for index in range(k):
-        entry, frame = _fold_result(rows, features, folds, index, options)
-        results.append(entry)
-        pooled.append(frame)
-        if progress:
-            print(f"fold {index + 1}/{k}: r² {format_value(entry['table1']['r2'])} on {len(frame)} images")
+    # The folds' heads are independent (each has its own seeded generator): train them side by side.
+    with ThreadPoolExecutor(max_workers=options.workers, thread_name_prefix="nostain-cv") as pool:
+        done = list(pool.map(lambda index: _fold_result(rows, features, folds, index, options), range(k)))
+    results, pooled = [entry for entry, _ in done], [frame for _, frame in done]
+    if progress:
+        for entry, frame in done:
+            r2_fold = format_value(entry["table1"]["r2"])
+            print(f"fold {entry['fold']}/{k}: r² {r2_fold} on {len(frame)} images")
     heads_s = time.perf_counter() - start
     r2 = np.array([np.nan if f["table1"]["r2"] is None else f["table1"]["r2"] for f in results], float)
     everything = pd.concat(pooled)
