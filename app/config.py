@@ -9,13 +9,15 @@ gathers both for ``GET /api/limits`` and the page.
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = [
+    "MAX_CURVE_POINTS",
     "MAX_FLAGS_PER_WELL",
     "MAX_LABEL_LENGTH",
     "MAX_NOTES_PER_CURVE",
+    "MAX_TIME_POINTS",
     "MAX_WELL_ID_LENGTH",
     "ROOT",
     "Limits",
@@ -33,6 +35,10 @@ MAX_WELL_ID_LENGTH = 12
 MAX_FLAGS_PER_WELL = 20
 #: Notes of one curve in the report.
 MAX_NOTES_PER_CURVE = 20
+#: Points of the fitted curve a ``/api/fit`` request may ask for, per curve.
+MAX_CURVE_POINTS = 1000
+#: Read times of one ``/api/timecourse`` request.
+MAX_TIME_POINTS = 100
 
 
 class Limits(BaseModel):
@@ -64,10 +70,21 @@ class Settings(BaseSettings):
     max_wells_per_report: int = 50_000
     #: A request body larger than this (bytes) is refused with 413 before it is read to the end.
     max_body_bytes: int = 20_000_000
-    #: Points of the fitted curve returned for plotting (log-spaced across the tested range).
-    curve_points: int = 100
+    #: Points of the fitted curve in each ``/api/fit`` result when the request does not say
+    #: (``curve_points``); 0: none (a client draws the curve from top, bottom, hill and ic50_um).
+    curve_points: int = Field(0, ge=0, le=MAX_CURVE_POINTS)
+
+    @field_validator("curve_points")
+    @classmethod
+    def _a_curve_has_two_points(cls, value: int) -> int:
+        if value == 1:
+            raise ValueError("curve_points must be 0 (no curve) or at least 2")
+        return value
+
     #: Cache lifetime of model files (s); the model card carries a version, so a day is safe.
     model_cache_seconds: int = 86_400
+    #: Cache lifetime of shared backbone files (s): a year, for their URL names their weights' fingerprint.
+    backbone_cache_seconds: int = 31_536_000
 
     def limits(self) -> Limits:
         """Every request limit: the configured sizes and the schemas' fixed lengths."""

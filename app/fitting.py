@@ -20,9 +20,10 @@ __all__ = [
     "RequestTooLarge",
     "UnfittableRequest",
     "check_limits",
+    "check_report",
     "fit_curves",
     "fit_report",
-    "fit_results",
+    "fit_response",
     "result_dict",
 ]
 
@@ -73,13 +74,14 @@ def fit_curves(
         raise UnfittableRequest(str(exc)) from exc
 
 
-def result_dict(label: str, fit: HillFit, settings: Settings) -> dict[str, Any]:
-    """The JSON result of one fit: the label, then the engine's fields and the curve for plotting."""
-    return {"label": label, **fit.to_dict(curve_points=settings.curve_points)}
+def result_dict(label: str, fit: HillFit, curve_points: int = 0) -> dict[str, Any]:
+    """The JSON result of one fit: the label, then the engine's fields and, with ``curve_points`` > 0, the
+    curve for plotting. The method texts, the same for every fit, are left to the response (``methods``)."""
+    return {"label": label, **fit.to_dict(curve_points=curve_points, methods=False)}
 
 
-def fit_results(request: FitRequest, settings: Settings) -> list[dict[str, Any]]:
-    """The ``results`` of ``POST /api/fit``: one dict per curve, in request order."""
+def fit_response(request: FitRequest, settings: Settings) -> dict[str, Any]:
+    """The body of ``POST /api/fit``: ``results`` (one dict per curve, in request order) and ``methods``."""
     curves = request.curves
     check_limits([len(c.concentrations_um) for c in curves], settings)
     fits = fit_curves(
@@ -87,11 +89,16 @@ def fit_results(request: FitRequest, settings: Settings) -> list[dict[str, Any]]
         fix_top=[c.fix_top for c in curves],
         fix_bottom=[c.fix_bottom for c in curves],
     )
-    return [result_dict(c.label, fit, settings) for c, fit in zip(curves, fits, strict=True)]
+    points = settings.curve_points if request.curve_points is None else request.curve_points
+    return {
+        "results": [result_dict(c.label, fit, points) for c, fit in zip(curves, fits, strict=True)],
+        "methods": {"se_method": fits[0].se_method, "ci_method": fits[0].ci_method},
+    }
 
 
-def fit_report(request: ReportRequest, settings: Settings) -> list[HillFit]:
-    """Fit the report's curves on their included wells, exactly as ``POST /api/fit`` would."""
+def check_report(request: ReportRequest, settings: Settings) -> None:
+    """Refuse a report over the limits (curves, wells per curve, wells in all) or with a curve whose every
+    well is excluded."""
     included = [c.included() for c in request.curves]
     check_limits([len(conc) for conc, _ in included], settings)
     n_wells = sum(len(c.wells or []) for c in request.curves)
@@ -104,8 +111,13 @@ def fit_report(request: ReportRequest, settings: Settings) -> list[HillFit]:
             raise UnfittableRequest(
                 f"curve {i + 1} ({quote(c.label)}): every well is excluded; include some wells to fit a curve"
             )
+
+
+def fit_report(request: ReportRequest, settings: Settings) -> list[HillFit]:
+    """Fit the report's curves on their included wells, exactly as ``POST /api/fit`` would."""
+    check_report(request, settings)
     return fit_curves(
-        included,
+        [c.included() for c in request.curves],
         fix_top=[c.fix_top for c in request.curves],
         fix_bottom=[c.fix_bottom for c in request.curves],
     )

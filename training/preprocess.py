@@ -5,14 +5,20 @@ Any image (JPEG, PNG, TIFF; grey or RGB; 8 or 16 bit) becomes a model input in t
 1. **Decode** to an ``(H, W, 3)`` array of 8-bit RGB values. Greyscale is replicated to three channels;
    an alpha channel is dropped; EXIF orientation is applied (as the browser's ``createImageBitmap`` does).
    16-bit images are mapped to 8 bit by :func:`to_uint8` (see there for the rule).
-   *Decode-time reduction* (``load_rgb(path, reduce_for=S)``): a JPEG can be decoded at 1/2, 1/4 or 1/8 of
-   its size by libjpeg's DCT scaling, which costs a fraction of a full decode. The factor is the one
-   Pillow's ``Image.draft`` picks, :func:`jpeg_reduction`: the largest ``k`` of 8, 4, 2, 1 with
-   ``k ≤ min(W // S, H // S)``, giving ``ceil(W/k) × ceil(H/k)`` px. Measured on this project's machines
-   (Pillow 13 / libjpeg-turbo, Chromium 156): WebCodecs ``ImageDecoder`` asked for exactly that size returns
-   bit-identical pixels (4:2:0 and 4:4:4 JPEGs, k = 2, 4, 8). Other formats are decoded in full. When a
-   side is no multiple of k, its last reduced pixel stands for the few original pixels left (libjpeg pads
-   the block), so the image is stretched by less than k original pixels: both sides do the same.
+   *A JPEG is decoded at a reduced scale* (``load_rgb(path, reduce_for=S)``, which :func:`preprocess`
+   uses): libjpeg's DCT scaling decodes it at 1/2, 1/4 or 1/8 of its size for a fraction of the cost of a
+   full decode. The factor is the one Pillow's ``Image.draft`` picks, :func:`jpeg_reduction`: the largest
+   ``k`` of 8, 4, 2, 1 with ``k ≤ min(W // S, H // S)``, giving ``ceil(W/k) × ceil(H/k)`` px (a 2560×2160
+   image becomes 320×270 px for a 224 or 160 px input). The page (``static/js/jpeg.js``) reads W × H from
+   the JPEG's frame header and asks WebCodecs' ``ImageDecoder`` for exactly that size. Measured on this
+   project's machines (Pillow 13 / libjpeg-turbo, Chromium 156): bit-identical pixels (max |Δ| = 0) for
+   4:2:0, 4:4:4, progressive, greyscale, CMYK and EXIF-rotated JPEGs at k = 2, 4, 8
+   (``tests/e2e/test_preprocess_parity.py``). Where ``ImageDecoder`` is missing (an insecure http://
+   origin other than localhost, an old browser) or cannot honour the size, the page decodes in full and
+   says so in the well's warnings (about 1 grey level off). PNG, TIFF and other formats are decoded in
+   full. When a side is no multiple of k, its last reduced pixel stands for the few original pixels left
+   (libjpeg pads the block), so the image is stretched by less than k original pixels: both sides do
+   the same.
 2. **Area-average downscale** the whole image (no crop) to ``size × size`` with :func:`resize_area`:
    every output pixel is the exact, area-weighted mean of the input pixels its footprint covers. It is
    antialiased, has no free parameters and is easy to reproduce bit for bit in JavaScript (float64 prefix
@@ -21,7 +27,8 @@ Any image (JPEG, PNG, TIFF; grey or RGB; 8 or 16 bit) becomes a model input in t
 3. Feed the ``float32`` values in 0–255 to the model; the model itself rescales to MobileNetV2's −1…1
    (a ``Rescaling`` layer), so nothing else can drift between training and the page.
 
-Training augmentations (crops, flips, colour jitter) happen on the decoded full-size image, before step 2.
+Training augmentations (crops, flips, colour jitter) happen on the decoded full-size image, before step 2;
+the un-augmented training view is :func:`preprocess` itself (``training/features.py``).
 """
 
 from __future__ import annotations
@@ -181,5 +188,10 @@ def resize_area(pixels: np.ndarray, size: int = INPUT_SIZE) -> np.ndarray:
 
 
 def preprocess(path: str | Path, size: int = INPUT_SIZE) -> np.ndarray:
-    """Decode and resize one file to a model input, shape ``(size, size, 3)``, float32 0–255."""
-    return resize_area(load_rgb(path), size)
+    """Decode (a JPEG at its reduced scale) and resize one file to a model input: what the page computes.
+
+    Returns
+    -------
+    ndarray, shape (size, size, 3), float32 0–255
+    """
+    return resize_area(load_rgb(path, reduce_for=size), size)

@@ -48,16 +48,18 @@ CHROMIUM_FLAGS = (
 _PAGE = """<!doctype html><meta charset="utf-8"><title>nostain tfjs check</title>
 <script src="vendor/tf.min.js"></script><script src="vendor/tf-backend-wasm.min.js"></script>
 <script>
-window.runCheck = async (format, shape, backend) => {
+const load = (format, url) => (format === 'graph' ? tf.loadGraphModel(url) : tf.loadLayersModel(url));
+window.runCheck = async (format, shape, backend, headFormat) => {
   if (backend === 'wasm') tf.wasm.setWasmPaths(new URL('vendor/', location.href).href);
-  await tf.setBackend(backend);
+  if (!(await tf.setBackend(backend))) throw new Error(`TF.js backend ${backend} could not start`);
   await tf.ready();
-  const url = 'model/model.json';
-  const model = format === 'graph' ? await tf.loadGraphModel(url) : await tf.loadLayersModel(url);
+  const model = await load(format, 'model/model.json');
+  const head = headFormat ? await load(headFormat, 'head/model.json') : null;
   const buffer = await (await fetch('input.bin')).arrayBuffer();
   const x = tf.tensor(new Float32Array(buffer), shape, 'float32');
   let out = model.predict(x);
   if (!Array.isArray(out)) out = [out];
+  if (head) out = [head.predict(out[0]), out[0]];
   const result = {backend: tf.getBackend(), tfjs: tf.version.tfjs, outputs: []};
   for (const t of out) result.outputs.push({shape: t.shape, values: Array.from(await t.data())});
   tf.dispose(out); x.dispose();
@@ -117,6 +119,8 @@ def run_in_browser(
     *,
     format: str = "graph",
     backend: str = "wasm",
+    head_dir: str | Path | None = None,
+    head_format: str = "graph",
     timeout_s: float = 120.0,
 ) -> BrowserRun:
     """Load ``model_dir/model.json`` with TF.js in headless Chromium and predict ``inputs``.
@@ -124,35 +128,45 @@ def run_in_browser(
     Parameters
     ----------
     model_dir : path
-        Folder holding ``model.json`` and its weight shards.
+        Folder holding ``model.json`` and its weight shards: a whole model, or a backbone when ``head_dir``
+        is given.
     inputs : ndarray, shape (N, S, S, 3)
         Raw 0–255 float pixels, exactly what the page feeds the model.
     format : {"graph", "layers"}
         ``tf.loadGraphModel`` or ``tf.loadLayersModel``.
-    backend : {"wasm", "cpu"}
-        TF.js backend (the app uses wasm).
+    backend : {"wasm", "cpu", "webgl"}
+        TF.js backend (the app uses wasm on a CPU; webgl here runs on Chromium's software renderer).
+    head_dir : path, optional
+        A head model folder (``model.json``: features ``(N, F)`` → OD450 ``(N, 1)``) applied to the first
+        output of ``model_dir``, as the page does with a shared backbone (``docs/model-card.md``).
+    head_format : {"graph", "layers"}
 
     Returns
     -------
     BrowserRun
-        ``outputs[k]`` has the shape TF.js reported for output ``k``.
+        ``outputs[k]`` has the shape TF.js reported for output ``k``; with a head: ``(od450, features)``.
     """
-    if format not in ("graph", "layers"):
-        raise ValueError(f"format must be 'graph' or 'layers'; got {format!r}")
-    model_dir = Path(model_dir)
-    if not (model_dir / "model.json").is_file():
-        raise ValueError(f"model_dir has no model.json: {model_dir}")
+    for name, value in (("format", format), ("head_format", head_format)):
+        if value not in ("graph", "layers"):
+            raise ValueError(f"{name} must be 'graph' or 'layers'; got {value!r}")
+    folders = {"model": Path(model_dir)}
+    if head_dir is not None:
+        folders["head"] = Path(head_dir)
+    for role, folder in folders.items():
+        if not (folder / "model.json").is_file():
+            raise ValueError(f"{role} folder has no model.json: {folder}")
     inputs = np.ascontiguousarray(inputs, dtype="<f4")
     if inputs.ndim != 4 or inputs.shape[-1] != 3:
         raise ValueError(f"inputs must have shape (N, S, S, 3); got {inputs.shape}")
+    page_args: list[object] = [format, list(inputs.shape), backend, head_format if head_dir else None]
     # Playwright's sync API refuses to start in a thread whose event loop is busy (e.g. inside another
     # sync_playwright session, as in a test run): run it in a thread of its own.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(_run_in_browser, model_dir, inputs, format, backend, timeout_s).result()
+        return pool.submit(_run_in_browser, folders, inputs, page_args, timeout_s).result()
 
 
 def _run_in_browser(
-    model_dir: Path, inputs: np.ndarray, format: str, backend: str, timeout_s: float
+    folders: dict[str, Path], inputs: np.ndarray, page_args: list[object], timeout_s: float
 ) -> BrowserRun:
     from playwright.sync_api import sync_playwright  # lazy: optional, needed only for the browser check
 
@@ -161,7 +175,8 @@ def _run_in_browser(
         root = Path(tmp)
         (root / "index.html").write_text(_PAGE, encoding="utf-8")
         (root / "input.bin").write_bytes(inputs.tobytes())
-        (root / "model").symlink_to(model_dir.resolve(), target_is_directory=True)
+        for role, folder in folders.items():
+            (root / role).symlink_to(folder.resolve(), target_is_directory=True)
         (root / "vendor").mkdir()
         for name in _VENDOR_FILES:
             (root / "vendor" / name).symlink_to(VENDOR_DIR / name)
@@ -174,12 +189,10 @@ def _run_in_browser(
                 page.goto(url + "index.html")
                 page.set_default_timeout(timeout_s * 1000)
                 try:
-                    result = page.evaluate(
-                        "([f, s, b]) => window.runCheck(f, s, b)", [format, list(inputs.shape), backend]
-                    )
+                    result = page.evaluate("(args) => window.runCheck(...args)", page_args)
                 except Exception as exc:
                     raise RuntimeError(
-                        f"TF.js could not run {model_dir}: {exc}; page errors: {errors}"
+                        f"TF.js could not run {folders['model']}: {exc}; page errors: {errors}"
                     ) from exc
                 version = browser.version
             finally:

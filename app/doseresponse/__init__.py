@@ -13,29 +13,30 @@ axis.
 Fitting
 -------
 The parameters are ``(top, bottom, hill, ln ic50)``, fitted by least squares with an analytic Jacobian.
+The least-squares optimum depends on the wells only through the mean response and the number of wells at
+each concentration (``RSS = Σ_wells (y − ȳ_j)² + Σ_j n_j (ȳ_j − f(x_j))²``), so the iterations run on
+one weighted column per concentration (11 instead of 88 for 11 concentrations × 8 replicates) and every
+reported RSS, R², F-test and standard error is still that of the wells.
 
-1. Self-starting values (:func:`guess`, as drc does): asymptotes from the data range, slope and midpoint
-   from a straight line through the logit-transformed responses against ln x.
-2. First attempt. :func:`fit_hill` runs SciPy's ``least_squares(method="lm")`` from there;
-   :func:`fit_hill_many` runs the same Levenberg–Marquardt iteration vectorised over all curves (one 4 × 4
-   system per curve and iteration). The optimum is taken when it is finite, lies in the plausibility box
-   (``HILL_MIN`` ≤ |hill| ≤ ``HILL_LIMIT``, IC50 within ``DECADES_BEYOND_RANGE`` decades of the tested
-   concentrations, top and bottom within 10 data ranges of the data) and shows a significant effect.
-   Accepted optima get a few full Newton steps (exact Hessian), so that SciPy's and the batched iteration,
-   which stop at slightly different points, end at the same optimum to rounding error.
+1. Self-starting values (:func:`guess`, as drc does, from the wells): asymptotes from the data range,
+   slope and midpoint from a straight line through the logit-transformed responses against ln x.
+2. First attempt: Levenberg–Marquardt from there (SciPy's ``least_squares(method="lm")`` iteration,
+   vectorised over curves: one 4 × 4 system per curve and iteration). The optimum is taken when it is
+   finite, lies in the plausibility box (``HILL_MIN`` ≤ |hill| ≤ ``HILL_LIMIT``, IC50 within
+   ``DECADES_BEYOND_RANGE`` decades of the tested concentrations, top and bottom within 10 data ranges of
+   the data) and shows a significant effect. Accepted optima get a few full Newton steps (exact Hessian),
+   which end at the optimum to rounding error.
 3. Otherwise (flat or partial data, an optimum outside the box, no convergence) a bounded multi-start,
-   vectorised over curves and starts and shared by both entry points: variable projection (top and
-   bottom solved exactly for each slope and midpoint, Levenberg–Marquardt on those two) in the box, from
-   the self-starting values with each sign of the slope; then, where that found no converged optimum, an
-   optimum on the edge of the box, or no significant effect although the responses trend with
-   concentration, 16 more starts (hill ±1, ±3 at four midpoints over the tested range). A converged run
-   beats one that hit the iteration limit, then the lowest RSS wins.
+   vectorised over curves and starts: variable projection (top and bottom solved exactly for each slope
+   and midpoint, Levenberg–Marquardt on those two) in the box, from the self-starting values; then, where
+   that found no converged optimum, an optimum on the edge of the box, or no significant effect although
+   the responses trend with concentration, 8 more starts (hill 1 and 3 at four midpoints over the tested
+   range). Each start runs with a negative slope too where top or bottom is fixed; with both free,
+   ``(top, bottom, hill)`` and ``(bottom, top, -hill)`` are the same curve and the mirrored run would find
+   the mirrored optimum. A converged run beats one that hit the iteration limit, then the lowest RSS wins.
 
-So both entry points give the same estimates (every curve is padded the same way, whether fitted alone
-or in a batch, so the arithmetic per curve is the same). They can differ only where a first attempt
-converges in one and not the other and the fallback then finds another optimum: on 2,000 random curves
-(flat and out-of-range ones included) that happened twice, both times on a partial curve whose IC50 CI
-spanned tens of decades; the tests check agreement to 1e-6 on 200 such curves.
+:func:`fit_hill` is :func:`fit_hill_many` on one curve, and every curve is padded the same way whether
+fitted alone or in a batch, so both give the same estimates to the last digit.
 
 Uncertainty
 -----------
@@ -77,12 +78,12 @@ search box (read them as bounds).
 
 Modules
 -------
-``model`` the Hill function and its derivatives; ``validate`` input checks; ``start`` stacking, the
-plausibility box and starting values; ``objective`` the least-squares pieces every iteration shares;
-``levenberg`` the first attempt; ``varpro`` and ``multistart`` the fallback; ``optimize`` the whole
-optimisation and the Newton polish; ``inference`` the F-test, standard errors and status rules;
-``profile`` the profile-likelihood interval; ``summarize`` fitted parameters → results; ``result``
-:class:`HillFit`; ``fit`` the public entry points.
+``model`` the Hill function and its derivatives; ``validate`` input checks; ``stack`` curves stacked
+(replicates collapsed) and their designs; ``start`` the plausibility box and starting values;
+``objective`` the least-squares pieces every iteration shares; ``levenberg`` the first attempt;
+``varpro`` and ``multistart`` the fallback; ``optimize`` the whole optimisation and the Newton polish;
+``inference`` the F-test, standard errors and status rules; ``profile`` the profile-likelihood interval;
+``summarize`` fitted parameters → results; ``result`` :class:`HillFit`; ``fit`` the public entry points.
 """
 
 from app.doseresponse.fit import fit_hill, fit_hill_many

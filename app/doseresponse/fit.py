@@ -9,9 +9,17 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from app.doseresponse.inference import insufficient_data, not_converged
-from app.doseresponse.optimize import fit_batch, fit_one
+from app.doseresponse.optimize import fit_batch
 from app.doseresponse.result import CiMethod, HillFit
-from app.doseresponse.start import pack_curves, padded_width
+from app.doseresponse.stack import (
+    Designs,
+    PaddedCurves,
+    collapse_replicates,
+    designs,
+    pack_curves,
+    padded_width,
+)
+from app.doseresponse.start import starting_values
 from app.doseresponse.summarize import summarize
 from app.doseresponse.validate import (
     as_ci_level,
@@ -70,14 +78,7 @@ def fit_hill(
     check_fixed_pair(ft, fb)
     level = as_ci_level(ci_level)
     method = as_ci_method(ci_method)
-    short = insufficient_data(x, ft, fb, level, method)
-    if short is not None:
-        return short
-    stack = pack_curves([(x, y)], [ft], [fb])
-    theta, settled = fit_one(stack)
-    if theta is None:
-        return not_converged(x, ft, fb, level, method)
-    return summarize(stack, theta[None, :], np.array([settled]), [x], [(ft, fb)], level, method)[0]
+    return _fit_validated([(x, y)], [ft], [fb], level, method)[0]
 
 
 def _as_pair(item: Any, i: int) -> tuple[np.ndarray, np.ndarray]:
@@ -89,16 +90,50 @@ def _as_pair(item: Any, i: int) -> tuple[np.ndarray, np.ndarray]:
     return as_curve(conc, resp, prefix=f"curves[{i}].")
 
 
-def _batches(widths: Sequence[int], todo: Sequence[int]) -> list[list[int]]:
-    """Curves ``todo`` grouped by padded width (``widths``: wells per curve), in chunks of BATCH_CHUNK.
+def _as_pairs(curves: Sequence[Any]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Every curve of ``fit_hill_many`` validated as :func:`_as_pair` does, the value checks run at once.
 
-    Curves of one padded width are fitted together: other padding would change the rounding, and on flat,
+    Any problem sends the curves through :func:`_as_pair` one by one, which names the first bad curve.
+    """
+    pairs = []
+    try:
+        for item in curves:
+            conc, resp = item
+            x, y = np.asarray(conc, dtype=float), np.asarray(resp, dtype=float)
+            if x.ndim != 1 or x.shape != y.shape or x.size == 0:
+                raise ValueError("a curve that is not two vectors of one length")
+            pairs.append((x, y))
+        if pairs:
+            x, y = np.concatenate([p[0] for p in pairs]), np.concatenate([p[1] for p in pairs])
+            if not (np.all(x >= 0) and np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+                raise ValueError("a value that is not finite, or a negative concentration")
+    except (TypeError, ValueError):
+        return [_as_pair(item, i) for i, item in enumerate(curves)]
+    return pairs
+
+
+def _prepare(
+    curves: Sequence[tuple[np.ndarray, np.ndarray]],
+    tops: Sequence[float | None],
+    bottoms: Sequence[float | None],
+) -> tuple[PaddedCurves, np.ndarray]:
+    """Validated curves stacked by concentration (replicates collapsed), and their self-starting values."""
+    wells = pack_curves(curves, tops, bottoms)
+    return collapse_replicates(wells), starting_values(wells)
+
+
+def _batches(sizes: Sequence[tuple[int, int]], todo: Sequence[int]) -> list[list[int]]:
+    """Curves ``todo`` grouped by padded widths, in chunks of BATCH_CHUNK.
+
+    ``sizes``: (wells, distinct concentrations) per curve. Curves whose wells and whose concentrations pad
+    to the same widths are fitted together: other padding would change the rounding, and on flat,
     ill-conditioned curves that can change the end point; this way the arithmetic per curve is the same as
     in fit_hill.
     """
-    by_width: dict[int, list[int]] = {}
+    by_width: dict[tuple[int, int], list[int]] = {}
     for i in todo:
-        by_width.setdefault(padded_width(widths[i]), []).append(i)
+        n_wells, n_conc = sizes[i]
+        by_width.setdefault((padded_width(n_wells), padded_width(n_conc)), []).append(i)
     return [
         group[start : start + BATCH_CHUNK]
         for group in by_width.values()
@@ -141,29 +176,48 @@ def fit_hill_many(
     bottoms = per_curve(fix_bottom, n, "fix_bottom")
     level = as_ci_level(ci_level)
     method = as_ci_method(ci_method)
-    data = []
-    for i, item in enumerate(curves):
-        data.append(_as_pair(item, i))
+    data = _as_pairs(curves)
+    for i in range(n):
         check_fixed_pair(tops[i], bottoms[i], f"curves[{i}].")
+    return _fit_validated(data, tops, bottoms, level, method)
 
+
+def _fit_validated(
+    data: Sequence[tuple[np.ndarray, np.ndarray]],
+    tops: Sequence[float | None],
+    bottoms: Sequence[float | None],
+    level: float,
+    method: CiMethod,
+) -> list[HillFit]:
+    """Fit validated curves (µM, response) with their fixed tops and bottoms, in batches of equal padding."""
+    n = len(data)
+    if not n:
+        return []
+    design = designs(data)
+    n_conc = design.n_concentrations.tolist()
     results: dict[int, HillFit] = {}
     for i, (x, _) in enumerate(data):
-        short = insufficient_data(x, tops[i], bottoms[i], level, method)
+        short = insufficient_data(x, tops[i], bottoms[i], level, method, n_conc[i])
         if short is not None:
             results[i] = short
     todo = [i for i in range(n) if i not in results]
-    for batch in _batches([x.size for x, _ in data], todo):
+    sizes = [(x.size, k) for (x, _), k in zip(data, n_conc, strict=True)]
+    for batch in _batches(sizes, todo):
         chunk = np.array(batch)
-        stack = pack_curves([data[i] for i in chunk], [tops[i] for i in chunk], [bottoms[i] for i in chunk])
-        theta, found, converged = fit_batch(stack)
+        stack, theta0 = _prepare(
+            [data[i] for i in chunk], [tops[i] for i in chunk], [bottoms[i] for i in chunk]
+        )
+        theta, found, converged = fit_batch(stack, theta0)
         for j in np.flatnonzero(~found):
             i = int(chunk[j])
             results[i] = not_converged(data[i][0], tops[i], bottoms[i], level, method)
         idx = np.flatnonzero(found)
         if idx.size:
+            rows = chunk[idx]
             fits = summarize(
-                stack.take(idx), theta[idx], converged[idx], [data[i][0] for i in chunk[idx]],
-                [(tops[i], bottoms[i]) for i in chunk[idx]], level, method,
+                stack.take(idx), theta[idx], converged[idx], [data[i][0] for i in rows],
+                Designs(*(column[rows] for column in design)), [(tops[i], bottoms[i]) for i in rows],
+                level, method,
             )  # fmt: skip
-            results.update(zip(chunk[idx].tolist(), fits, strict=True))
+            results.update(zip(rows.tolist(), fits, strict=True))
     return [results[i] for i in range(n)]

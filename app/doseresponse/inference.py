@@ -6,11 +6,11 @@ import math
 from typing import NamedTuple
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from app.doseresponse.model import BOTTOM, HILL, PARAMS, TOP
 from app.doseresponse.result import CiMethod, HillFit, Status, format_number, percent
-from app.doseresponse.start import PaddedCurves
+from app.doseresponse.stack import PaddedCurves
 
 __all__ = [
     "CI_METHOD_TEXT",
@@ -51,12 +51,15 @@ CI_METHOD_TEXT: dict[CiMethod, str] = {
 
 
 def _total_sum_of_squares(stack: PaddedCurves) -> tuple[np.ndarray, np.ndarray]:
-    """Total sum of squares about the mean, and the mean (n_curves,); 0 for responses equal to rounding."""
-    n = stack.mask.sum(axis=1)
-    mean = np.where(stack.mask, stack.y, 0.0).sum(axis=1) / n
+    """Total sum of squares of the wells about their mean, and the mean (n_curves,).
+
+    0 for responses equal to rounding.
+    """
+    n = stack.weight.sum(axis=1)
+    mean = (stack.weight * stack.y).sum(axis=1) / n
     d = np.where(stack.mask, stack.y - mean[:, None], 0.0)
-    tss = (d * d).sum(axis=1)
-    rounding = n * (1e-12 * np.where(stack.mask, np.abs(stack.y), 0.0).max(axis=1)) ** 2
+    tss = (stack.weight * d * d).sum(axis=1) + stack.within
+    rounding = n * (1e-12 * np.maximum(np.abs(stack.y_low), np.abs(stack.y_high))) ** 2
     return np.where(tss <= rounding, 0.0, tss), mean
 
 
@@ -66,7 +69,7 @@ def _f_test(rss: np.ndarray, tss: np.ndarray, k: np.ndarray, df: np.ndarray) -> 
     with np.errstate(divide="ignore", invalid="ignore"):
         f_stat = np.maximum(tss - rss, 0.0) / df1 / (rss / df)
         f_stat = np.where((rss == 0) & (tss > 0), np.inf, f_stat)
-        p_value = np.where(np.isinf(f_stat), 0.0, stats.f.sf(f_stat, df1, df))
+        p_value = np.where(np.isinf(f_stat), 0.0, special.fdtrc(df1, df, f_stat))
     p_value = np.where(tss == 0, 1.0, p_value)  # identical responses: nothing to explain
     f_stat = np.where(tss == 0, np.nan, f_stat)
     return f_stat, p_value
@@ -90,7 +93,7 @@ def flat_line_test(stack: PaddedCurves, rss: np.ndarray) -> FlatLineTest:
     test is approximate.
     """
     tss, mean = _total_sum_of_squares(stack)
-    n = stack.mask.sum(axis=1)
+    n = stack.weight.sum(axis=1).astype(int)
     k = stack.free.sum(axis=1)
     df = n - k
     f_stat, p_value = _f_test(rss, tss, k, df)
@@ -170,10 +173,10 @@ def _no_estimates(
 
 
 def insufficient_data(
-    x: np.ndarray, ft: float | None, fb: float | None, level: float, ci_method: CiMethod
+    x: np.ndarray, ft: float | None, fb: float | None, level: float, ci_method: CiMethod, n_conc: int
 ) -> HillFit | None:
-    """The insufficient_data result of a curve with concentrations ``x`` (µM), or None when data suffice."""
-    n_conc = int(np.unique(x).size)
+    """The insufficient_data result of a curve with concentrations ``x`` (µM) at ``n_conc`` distinct ones,
+    or None when data suffice."""
     k = n_free(ft, fb)
     if n_conc >= MIN_CONCENTRATIONS and x.size >= k + 1:
         return None

@@ -67,7 +67,10 @@ def hill(
 
 def _at_controls(s: np.ndarray, zero: np.ndarray, slope: np.ndarray) -> np.ndarray:
     """``s`` with its x = 0 limit where ``zero``: 1 for a falling curve, 0 for a rising one, ½ for flat."""
-    return np.where(zero, np.where(slope > 0, 1.0, np.where(slope < 0, 0.0, 0.5)), s)
+    if not zero.any():
+        return s
+    limit = np.where(slope > 0, 1.0, np.where(slope < 0, 0.0, 0.5))
+    return np.where(zero, limit, s)
 
 
 def _odds(slope: np.ndarray, log_ratio: np.ndarray) -> np.ndarray:
@@ -101,20 +104,28 @@ def predict(theta: np.ndarray, lnx: np.ndarray, zero: np.ndarray) -> np.ndarray:
 def predict_with_jacobian(
     theta: np.ndarray, lnx: np.ndarray, zero: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Model responses y (n_curves, n_points) and Jacobian J (n_curves, n_points, 4) w.r.t. ``theta``."""
+    """Model responses y (n_curves, n_points) and Jacobian J (n_curves, 4, n_points) w.r.t. ``theta``.
+
+    ``J[:, TOP]`` holds ∂y/∂top at every point, and so on (one row per parameter: the layout in which
+    ``J @ Jᵀ`` is the Gauss–Newton matrix).
+    """
     top, bottom, slope, log_ic50 = _columns(theta)
     d = lnx - log_ic50
     e = _odds(slope, d)
     s = _at_controls(1.0 / (1.0 + e), zero, slope)
     span = top - bottom
     y = bottom + span * s
-    one_minus_s = np.where(zero, 1.0 - s, e * s)  # accurate where s is close to 1
-    w = np.where(zero, 0.0, s * one_minus_s)  # -ds/du; 0 in the x = 0 limit
-    jacobian = np.empty((*y.shape, 4))
-    jacobian[..., TOP] = s
-    jacobian[..., BOTTOM] = one_minus_s
-    jacobian[..., HILL] = -span * w * d
-    jacobian[..., LOG_IC50] = span * w * slope
+    controls = zero.any()
+    one_minus_s = np.where(zero, 1.0 - s, e * s) if controls else e * s  # accurate where s is close to 1
+    span_w = span * s * one_minus_s  # span · (-ds/du); 0 in the x = 0 limit
+    if controls:
+        span_w[zero] = 0.0
+    jacobian = np.empty((y.shape[0], 4, y.shape[1]))
+    jacobian[:, TOP] = s
+    jacobian[:, BOTTOM] = one_minus_s
+    np.multiply(span_w, d, out=jacobian[:, HILL])
+    np.negative(jacobian[:, HILL], out=jacobian[:, HILL])
+    np.multiply(span_w, slope, out=jacobian[:, LOG_IC50])
     return y, jacobian
 
 

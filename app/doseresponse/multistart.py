@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from app.doseresponse.inference import P_NO_EFFECT, flat_line_test
-from app.doseresponse.model import HILL, LOG_IC50
+from app.doseresponse.model import BOTTOM, HILL, LOG_IC50, TOP
 from app.doseresponse.objective import residual_sum_of_squares
-from app.doseresponse.start import (
-    HILL_LIMIT,
-    HILL_MIN,
-    LN10,
-    PaddedCurves,
-    at_bound,
-    data_range,
-    plausibility_box,
-    starting_values,
-)
+from app.doseresponse.stack import PaddedCurves, data_range
+from app.doseresponse.start import HILL_LIMIT, HILL_MIN, LN10, at_bound, plausibility_box
 from app.doseresponse.varpro import varpro_fit
 
 __all__ = ["multistart"]
@@ -26,19 +18,22 @@ __all__ = ["multistart"]
 def _trend_p(stack: PaddedCurves) -> np.ndarray:
     """p-value of a linear trend of the response in log concentration (controls a decade below the lowest).
 
-    Only a trigger for more starting points in :func:`multistart`; never reported.
+    The Pearson correlation of the wells, from the weighted columns and the replicates' spread. Only a
+    trigger for more starting points in :func:`multistart`; never reported.
     """
     _, _, lnlo, _ = data_range(stack)
+    w = stack.weight
     t = np.where(stack.zero, (lnlo - LN10)[:, None], stack.lnx)
-    n = stack.mask.sum(axis=1)
-    mt = np.where(stack.mask, t, 0.0).sum(axis=1) / n
-    my = np.where(stack.mask, stack.y, 0.0).sum(axis=1) / n
+    n = w.sum(axis=1)
+    mt = (w * np.where(stack.mask, t, 0.0)).sum(axis=1) / n
+    my = (w * stack.y).sum(axis=1) / n
     dt = np.where(stack.mask, t - mt[:, None], 0.0)
     dy = np.where(stack.mask, stack.y - my[:, None], 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        r = (dt * dy).sum(axis=1) / np.sqrt((dt * dt).sum(axis=1) * (dy * dy).sum(axis=1))
+        syy = (w * dy * dy).sum(axis=1) + stack.within
+        r = (w * dt * dy).sum(axis=1) / np.sqrt((w * dt * dt).sum(axis=1) * syy)
         tstat = r * np.sqrt((n - 2) / np.maximum(1.0 - r * r, 1e-300))
-    return np.where(np.isfinite(tstat), 2.0 * stats.t.sf(np.abs(tstat), n - 2), 1.0)
+    return np.where(np.isfinite(tstat), 2.0 * special.stdtr(n - 2, -np.abs(tstat)), 1.0)
 
 
 class _Best:
@@ -87,15 +82,33 @@ def _needs_more_starts(stack: PaddedCurves, best: _Best, lo: np.ndarray, hi: np.
     )
 
 
-def multistart(stack: PaddedCurves) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Bounded multi-start on stacked curves.
+def _runs(
+    stack: PaddedCurves, curves: np.ndarray, n_starts: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Runs of ``n_starts`` starts for each of ``curves``: (curve, start index, sign of the slope) each.
+
+    ``(top, bottom, hill)`` and ``(bottom, top, -hill)`` are the same curve (at x = 0 too), and with both
+    asymptotes free a run solves them afresh from any start: a run from ``-hill`` is then the mirror image
+    of the run from ``hill`` and finds the same curve. So every start runs with a positive slope, and again
+    with a negative one where top or bottom is fixed.
+    """
+    rows = np.repeat(curves, n_starts)
+    index = np.tile(np.arange(n_starts), curves.size)
+    mirror = ~(stack.free[rows, TOP] & stack.free[rows, BOTTOM])
+    sign = np.concatenate([np.ones(rows.size), -np.ones(int(mirror.sum()))])
+    return np.concatenate([rows, rows[mirror]]), np.concatenate([index, index[mirror]]), sign
+
+
+def multistart(stack: PaddedCurves, theta0: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Bounded multi-start on stacked curves with self-starting values ``theta0`` (n_curves, 4).
 
     Each run is a :func:`~app.doseresponse.varpro.varpro_fit` in the plausibility box, with hill in
-    [HILL_MIN, HILL_LIMIT] or [-HILL_LIMIT, -HILL_MIN]. Stage 1 starts from the self-starting values twice,
-    with each sign of the slope. Stage 2, for curves whose stage 1 found nothing finite, a significant
-    effect that did not converge or sits on the edge of the box, or no significant effect although the
-    responses trend with log concentration, starts from hill ±1 and ±3 at four midpoints spread over the
-    tested range. A converged run beats one that hit the iteration limit; then the lowest RSS wins.
+    [HILL_MIN, HILL_LIMIT] or [-HILL_LIMIT, -HILL_MIN]. Stage 1 starts from the self-starting values with
+    each sign of the slope. Stage 2, for curves whose stage 1 found nothing finite, a significant effect
+    that did not converge or sits on the edge of the box, or no significant effect although the responses
+    trend with log concentration, starts from hill ±1 and ±3 at four midpoints spread over the tested range.
+    The negative slopes are tried only where top or bottom is fixed (:func:`_runs`). A converged
+    run beats one that hit the iteration limit; then the lowest RSS wins.
 
     Returns
     -------
@@ -105,24 +118,22 @@ def multistart(stack: PaddedCurves) -> tuple[np.ndarray, np.ndarray, np.ndarray]
         Whether a finite result exists, and whether it converged.
     """
     n = stack.x.shape[0]
-    theta0 = starting_values(stack)
     lo, hi = plausibility_box(stack)
     _, _, lnlo, lnhi = data_range(stack)
     best = _Best(n)
 
-    rows = np.repeat(np.arange(n), 2)
+    rows, _, sign = _runs(stack, np.arange(n), 1)
     starts = theta0[rows].copy()
-    sign = np.tile([1.0, -1.0], n)
     starts[:, HILL] = sign * np.clip(np.abs(starts[:, HILL]), HILL_MIN, HILL_LIMIT)
     _run_starts(stack, lo, hi, rows, starts, best)
 
     again = _needs_more_starts(stack, best, lo, hi)
     if again.size:
-        start_slopes = np.array([1.0, -1.0, 3.0, -3.0]).repeat(4)
-        midpoint_fractions = np.tile([0.0, 1 / 3, 2 / 3, 1.0], 4)
-        rows = np.repeat(again, start_slopes.size)
+        start_slopes = np.array([1.0, 3.0]).repeat(4)
+        midpoint_fractions = np.tile([0.0, 1 / 3, 2 / 3, 1.0], 2)
+        rows, index, sign = _runs(stack, again, start_slopes.size)
         starts = theta0[rows].copy()
-        starts[:, HILL] = np.tile(start_slopes, again.size)
-        starts[:, LOG_IC50] = lnlo[rows] + np.tile(midpoint_fractions, again.size) * (lnhi[rows] - lnlo[rows])
+        starts[:, HILL] = sign * start_slopes[index]
+        starts[:, LOG_IC50] = lnlo[rows] + midpoint_fractions[index] * (lnhi[rows] - lnlo[rows])
         _run_starts(stack, lo, hi, rows, starts, best)
     return best.theta, np.isfinite(best.rss), best.converged

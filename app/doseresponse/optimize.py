@@ -5,13 +5,14 @@ from __future__ import annotations
 import numpy as np
 
 from app.doseresponse.inference import P_NO_EFFECT, flat_line_test
-from app.doseresponse.levenberg import lm_batch, scipy_fit
+from app.doseresponse.levenberg import lm_batch
 from app.doseresponse.model import HILL, residual_curvature
 from app.doseresponse.multistart import multistart
 from app.doseresponse.objective import normal_equations, residual_sum_of_squares, residuals_and_jacobian
-from app.doseresponse.start import HILL_MIN, PaddedCurves, plausibility_box, starting_values
+from app.doseresponse.stack import PaddedCurves
+from app.doseresponse.start import HILL_MIN, plausibility_box
 
-__all__ = ["fit_batch", "fit_one", "newton_polish"]
+__all__ = ["fit_batch", "newton_polish"]
 
 
 def _inside_box(theta: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
@@ -55,7 +56,7 @@ def newton_polish(stack: PaddedCurves, theta: np.ndarray, *, max_iter: int = 8) 
         subset = stack.take(act)
         r, J = residuals_and_jacobian(subset, th)
         A, g = normal_equations(J, r)
-        H = A + residual_curvature(th, subset.lnx, subset.zero, r)
+        H = A + residual_curvature(th, subset.lnx, subset.zero, r * subset.root_weight)
         H = np.where(both[act], H, 0.0) + (~free[act])[:, :, None] * np.eye(4)
         with np.errstate(all="ignore"):
             w = np.linalg.eigvalsh(H)
@@ -73,22 +74,9 @@ def newton_polish(stack: PaddedCurves, theta: np.ndarray, *, max_iter: int = 8) 
     return theta
 
 
-def fit_one(stack: PaddedCurves) -> tuple[np.ndarray | None, bool]:
-    """One stacked curve: SciPy's Levenberg–Marquardt from the self-starting values, else the multi-start.
-
-    Returns (theta (4,) or None when nothing finite was found, converged).
-    """
-    theta, rss, ok = scipy_fit(stack, starting_values(stack)[0])
-    if ok and _acceptable(stack, theta[None, :], np.array([rss]))[0]:
-        return newton_polish(stack, theta[None, :])[0], True
-    best, found, settled = multistart(stack)
-    if not found[0]:
-        return None, False
-    return newton_polish(stack, best)[0], bool(settled[0])
-
-
-def fit_batch(stack: PaddedCurves) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Stacked curves: batched Levenberg–Marquardt, else the multi-start, each optimum Newton-polished.
+def fit_batch(stack: PaddedCurves, theta0: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Stacked curves: batched Levenberg–Marquardt from the self-starting values ``theta0`` (n_curves, 4),
+    else the multi-start, each optimum Newton-polished.
 
     Returns
     -------
@@ -97,14 +85,14 @@ def fit_batch(stack: PaddedCurves) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     found, converged : numpy.ndarray of bool, shape (n_curves,)
         Whether a finite optimum exists, and whether it converged.
     """
-    theta, converged = lm_batch(stack, starting_values(stack))
+    theta, converged = lm_batch(stack, theta0)
     good = converged & _acceptable(stack, theta, residual_sum_of_squares(stack, theta))
     if good.any():
         theta[good] = newton_polish(stack.take(good), theta[good])
     rest = np.flatnonzero(~good)
     if rest.size:
         sub = stack.take(rest)
-        best, found, settled = multistart(sub)
+        best, found, settled = multistart(sub, theta0[rest])
         if found.any():
             best[found] = newton_polish(sub.take(found), best[found])
         theta[rest] = best

@@ -1,4 +1,7 @@
-"""The profile-likelihood confidence interval of the IC50 (``ci_method="profile"``)."""
+"""The profile-likelihood confidence interval of the IC50 (``ci_method="profile"``).
+
+SciPy's optimisers are imported when a profile interval is first asked for, not when the server starts.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +9,52 @@ import math
 from dataclasses import replace
 
 import numpy as np
-from scipy import optimize
 
-from app.doseresponse.levenberg import scipy_fit
-from app.doseresponse.model import HILL, LOG_IC50
-from app.doseresponse.start import HILL_MIN, PaddedCurves, plausibility_box
+from app.doseresponse.model import HILL, LOG_IC50, predict, predict_with_jacobian
+from app.doseresponse.stack import PaddedCurves
+from app.doseresponse.start import HILL_MIN, plausibility_box
 
 __all__ = ["profile_ci"]
+
+PROFILE_TOL = 1e-12  # least_squares ftol/xtol/gtol of each profile point
+
+
+def _bounded_fit(
+    stack: PaddedCurves, theta0: np.ndarray, bounds: tuple[np.ndarray, np.ndarray]
+) -> tuple[np.ndarray, float, bool]:
+    """SciPy's trust-region reflective least squares on one stacked curve from ``theta0`` (4,), inside
+    ``bounds`` (4,) each. Returns (theta, RSS of the wells, success)."""
+    free = stack.free[0]
+    idx = np.flatnonzero(free)
+    base = theta0.copy()
+    base[~free] = stack.fixed[0, ~free]
+    lnx, zero, mask, y = stack.lnx, stack.zero, stack.mask, stack.y
+    root = stack.root_weight[mask]
+
+    def full(subset: np.ndarray) -> np.ndarray:
+        th = base.copy()
+        th[idx] = subset
+        return th[None, :]
+
+    def residuals(subset: np.ndarray) -> np.ndarray:
+        return (predict(full(subset), lnx, zero) - y)[mask] * root
+
+    def jacobian(subset: np.ndarray) -> np.ndarray:
+        _, J = predict_with_jacobian(full(subset), lnx, zero)
+        return J[0][idx][:, mask[0]].T * root[:, None]
+
+    from scipy.optimize import least_squares  # lazy: see the module docstring
+
+    lo, hi = bounds[0][idx], bounds[1][idx]
+    with np.errstate(all="ignore"):
+        res = least_squares(
+            residuals, np.clip(base[idx], lo, hi), jac=jacobian, bounds=(lo, hi), method="trf",
+            ftol=PROFILE_TOL, xtol=PROFILE_TOL, gtol=PROFILE_TOL,
+        )  # fmt: skip
+    theta = full(res.x)[0]
+    rss = float(np.sum(res.fun**2) + stack.within[0])
+    ok = bool(res.status > 0) and bool(np.all(np.isfinite(theta))) and math.isfinite(rss)
+    return theta, rss, ok
 
 
 def profile_ci(
@@ -24,6 +66,8 @@ def profile_ci(
     ``RSS_min (1 + t²/df)`` (``tq`` = t quantile); a bound that is not reached within the search region is
     None. The search steps from the optimum by the Wald SE of ln IC50 (``se_log_ic50``), growing 1.5× a step.
     """
+    from scipy.optimize import brentq  # lazy: see the module docstring
+
     if not (np.isfinite(tq) and df > 0):
         return None
     cut = rss_min * (1.0 + tq * tq / df)
@@ -37,7 +81,7 @@ def profile_ci(
 
     def profile(log_ic50: float, start: np.ndarray) -> tuple[float, np.ndarray]:
         held.fixed[0, LOG_IC50] = log_ic50
-        th, r, ok = scipy_fit(held, start, bounds=(lo, hi))
+        th, r, ok = _bounded_fit(held, start, (lo, hi))
         return (r if ok else math.inf), th
 
     step0 = float(se_log_ic50) if np.isfinite(se_log_ic50) and se_log_ic50 > 0 else 0.1
@@ -53,7 +97,7 @@ def profile_ci(
             if r >= cut:
                 warm = start
                 a, b = sorted((prev, log_ic50))
-                found = optimize.brentq(lambda v, warm=warm: profile(v, warm)[0] - cut, a, b, xtol=1e-10)
+                found = brentq(lambda v, warm=warm: profile(v, warm)[0] - cut, a, b, xtol=1e-10)
                 break
             prev, start, step = log_ic50, th, step * 1.5
         ends.append(None if found is None else float(np.exp(found)))

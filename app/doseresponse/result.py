@@ -106,11 +106,20 @@ class HillFit:
         grid = np.geomspace(lo, hi, n)
         return grid, self.eval(grid)
 
-    def to_dict(self, curve_points: int = 100) -> dict:
-        """JSON-safe dict of every field (NaN/inf → None, tuples → lists) plus ``"curve"``."""
-        out = {f.name: _json_safe(getattr(self, f.name)) for f in fields(self)}
-        xs, ys = self.curve(curve_points)
-        out["curve"] = {"concentrations_um": _json_safe(xs), "responses": _json_safe(ys)}
+    def to_dict(self, curve_points: int = 100, *, methods: bool = True) -> dict:
+        """JSON-safe dict of every field (NaN/inf → None, tuples → lists) plus ``"curve"``.
+
+        Parameters
+        ----------
+        curve_points : int
+            Points of ``"curve"`` (:meth:`curve`); 0 leaves the curve out.
+        methods : bool
+            Whether to include ``se_method`` and ``ci_method`` (texts that are the same for every fit).
+        """
+        out = {name: _json_safe(getattr(self, name)) for name in (_FIELDS if methods else _RESULT_FIELDS)}
+        if curve_points:
+            xs, ys = self.curve(curve_points)
+            out["curve"] = {"concentrations_um": _json_safe(xs), "responses": _json_safe(ys)}
         return out
 
     def report(self) -> str:
@@ -164,7 +173,7 @@ def percent(level: float) -> str:
 
 def format_number(v: float | None) -> str:
     """A number for a message: four significant digits, ``—`` for None, NaN or infinity."""
-    if v is None or not np.isfinite(v):
+    if v is None or not math.isfinite(v):
         return "—"
     return f"{v:.4g}"
 
@@ -175,7 +184,18 @@ def finite_or_none(v: float | np.floating) -> float | None:
     return f if math.isfinite(f) else None
 
 
+#: The fields of a HillFit, and those without the method texts.
+_FIELDS = tuple(f.name for f in fields(HillFit))
+_RESULT_FIELDS = tuple(name for name in _FIELDS if name not in ("se_method", "ci_method"))
+
+
 def _json_safe(v: Any) -> Any:
+    if isinstance(v, float):
+        return float(v) if math.isfinite(v) else None
+    if v is None or isinstance(v, (str, bool, int)):
+        return v
+    if isinstance(v, np.ndarray) and v.dtype.kind == "f" and np.isfinite(v).all():
+        return v.tolist()
     if isinstance(v, dict):
         return {k: _json_safe(w) for k, w in v.items()}
     if isinstance(v, (list, tuple)):

@@ -1,16 +1,14 @@
-"""Curves stacked for vectorised fitting, the plausibility box, and drc-like self-starting values."""
+"""The plausibility box of the parameters and drc-like self-starting values."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass, fields
-from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from app.doseresponse.model import BOTTOM, HILL, TOP
+from app.doseresponse.stack import PaddedCurves, data_range, pack_curves
 from app.doseresponse.validate import as_curve, as_optional_number, check_fixed_pair
 
 __all__ = [
@@ -18,13 +16,8 @@ __all__ = [
     "HILL_LIMIT",
     "HILL_MIN",
     "LN10",
-    "DataRange",
-    "PaddedCurves",
     "at_bound",
-    "data_range",
     "guess",
-    "pack_curves",
-    "padded_width",
     "plausibility_box",
     "starting_values",
 ]
@@ -33,76 +26,7 @@ HILL_LIMIT = 10.0  # |hill| of a plausible fit is at most this ...
 HILL_MIN = 0.1  # ... and at least this (hill → 0 turns the controls into a step at x = 0: a degenerate fit)
 DECADES_BEYOND_RANGE = 3.0  # IC50 searched up to 3 decades beyond the tested concentrations
 ASYMPTOTE_SPANS = 10.0  # top and bottom within 10 data ranges of the data
-PAD_WELLS = 8  # curves are padded to a multiple of this many wells (see padded_width)
 LN10 = math.log(10.0)
-
-
-@dataclass(frozen=True)
-class PaddedCurves:
-    """Curves stacked and padded to one width (n_curves, n_columns); padding has ``mask`` False."""
-
-    x: np.ndarray  # (N, m) concentrations, µM
-    y: np.ndarray  # (N, m) responses
-    mask: np.ndarray  # (N, m) bool, real wells
-    lnx: np.ndarray  # (N, m) ln concentration; 0 at zero concentrations and padding
-    zero: np.ndarray  # (N, m) bool, vehicle controls
-    fixed: np.ndarray  # (N, 4) fixed parameter values, NaN where the parameter is free
-    free: np.ndarray  # (N, 4) bool
-
-    def take(self, rows: np.ndarray) -> PaddedCurves:
-        """The curves at ``rows`` (integer indices or a boolean mask), as a new stack."""
-        return PaddedCurves(*(getattr(self, f.name)[rows] for f in fields(PaddedCurves)))
-
-
-def padded_width(n_wells: int) -> int:
-    """Columns a curve of ``n_wells`` is padded to: the next multiple of ``PAD_WELLS``.
-
-    Every stack, single or batched, pads this way, so a curve meets the same arithmetic (the same summation
-    order) whichever way it is fitted, and curves of similar length can share a batch.
-    """
-    return -(-n_wells // PAD_WELLS) * PAD_WELLS
-
-
-def pack_curves(
-    curves: Sequence[tuple[np.ndarray, np.ndarray]],
-    fix_top: Sequence[float | None],
-    fix_bottom: Sequence[float | None],
-) -> PaddedCurves:
-    """Stack validated (conc_um, response) pairs and their fixed top and bottom (None: free)."""
-    n = len(curves)
-    m = padded_width(max(len(c[0]) for c in curves))
-    x = np.ones((n, m))
-    y = np.zeros((n, m))
-    mask = np.zeros((n, m), dtype=bool)
-    for i, (xi, yi) in enumerate(curves):
-        x[i, : xi.size] = xi
-        y[i, : yi.size] = yi
-        mask[i, : xi.size] = True
-    zero = mask & (x == 0)
-    lnx = np.log(np.where(zero | ~mask, 1.0, x))
-    fixed = np.full((n, 4), np.nan)
-    fixed[:, TOP] = [np.nan if v is None else v for v in fix_top]
-    fixed[:, BOTTOM] = [np.nan if v is None else v for v in fix_bottom]
-    return PaddedCurves(x, y, mask, lnx, zero, fixed, np.isnan(fixed))
-
-
-class DataRange(NamedTuple):
-    """Per curve (n_curves,): response extremes and the ln of the lowest and highest positive µM."""
-
-    y_min: np.ndarray
-    y_max: np.ndarray
-    lnx_low: np.ndarray
-    lnx_high: np.ndarray
-
-
-def data_range(stack: PaddedCurves) -> DataRange:
-    """Range of the responses and of the positive concentrations of each curve."""
-    ymin = np.where(stack.mask, stack.y, np.inf).min(axis=1)
-    ymax = np.where(stack.mask, stack.y, -np.inf).max(axis=1)
-    pos = stack.mask & ~stack.zero
-    lnlo = np.where(pos, stack.lnx, np.inf).min(axis=1)
-    lnhi = np.where(pos, stack.lnx, -np.inf).max(axis=1)
-    return DataRange(ymin, ymax, lnlo, lnhi)
 
 
 def _response_scale(ymin: np.ndarray, ymax: np.ndarray) -> np.ndarray:
@@ -165,7 +89,10 @@ def _starting_asymptotes(stack: PaddedCurves) -> tuple[np.ndarray, np.ndarray, n
 
 
 def starting_values(stack: PaddedCurves) -> np.ndarray:
-    """drc-like self-starting values (n_curves, 4) = (top, bottom, hill, ln ic50).
+    """drc-like self-starting values (n_curves, 4) = (top, bottom, hill, ln ic50) of a stack of wells.
+
+    ``stack`` has one well per column (:func:`~app.doseresponse.stack.pack_curves`): the logit regression
+    runs over the wells, as drc's does.
 
     Asymptotes: the data range widened by 5 % (top on the high side; a fixed value is kept and the free one
     goes to the data extreme farther from it). Slope and midpoint: least-squares line through the logit

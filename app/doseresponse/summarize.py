@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from app.doseresponse.inference import (
     CI_METHOD_TEXT,
@@ -19,21 +20,19 @@ from app.doseresponse.inference import (
     flat_line_test,
     not_converged,
     status_and_message,
-    tested_range,
     top_above_bottom,
 )
-from app.doseresponse.model import BOTTOM, LOG_IC50, PARAMS, predict
+from app.doseresponse.model import BOTTOM, LOG_IC50, predict
 from app.doseresponse.objective import normal_equations, residuals_and_jacobian
 from app.doseresponse.profile import profile_ci
-from app.doseresponse.result import CiMethod, HillFit, finite_or_none
+from app.doseresponse.result import CiMethod, HillFit
+from app.doseresponse.stack import Designs, PaddedCurves, data_range
 from app.doseresponse.start import (
     DECADES_BEYOND_RANGE,
     HILL_LIMIT,
     HILL_MIN,
     LN10,
-    PaddedCurves,
     at_bound,
-    data_range,
     plausibility_box,
 )
 
@@ -66,7 +65,7 @@ def _statistics(stack: PaddedCurves, theta: np.ndarray, level: float) -> _Statis
     """Standard errors, intervals, R², the F-test and the effect size of fitted curves."""
     theta = top_above_bottom(theta, stack.free)
     r, J = residuals_and_jacobian(stack, theta)
-    rss = (r * r).sum(axis=1)
+    rss = (r * r).sum(axis=1) + stack.within
     flat = flat_line_test(stack, rss)
     top, bottom, slope, log_ic50 = theta.T
     with np.errstate(all="ignore"):
@@ -74,7 +73,7 @@ def _statistics(stack: PaddedCurves, theta: np.ndarray, level: float) -> _Statis
         cov = s2[:, None, None] * covariance_scaled_inverse(normal_equations(J, r)[0], stack.free)
         se_theta = np.sqrt(np.einsum("nii->ni", cov))
         r2 = np.where(flat.tss > 0, 1.0 - rss / flat.tss, np.nan)
-        tq = stats.t.ppf(0.5 + level / 2.0, flat.df)
+        tq = special.stdtrit(flat.df, 0.5 + level / 2.0)  # t quantile
         ic50 = np.exp(log_ic50)
         se_le = se_theta[:, LOG_IC50]
         ci_lo = np.exp(log_ic50 - tq * se_le)
@@ -107,33 +106,59 @@ def _effect_across_range(stack: PaddedCurves, theta: np.ndarray) -> tuple[np.nda
     return np.abs(y_ends[:, 1] - y_ends[:, 0]), np.abs(y_ends[:, 0])
 
 
-def _standard_errors(st: _Statistics, i: int, free: np.ndarray, no_effect: bool) -> dict[str, float | None]:
+class _Rows:
+    """The statistics as Python lists (one entry per curve), for building the results one by one."""
+
+    def __init__(self, st: _Statistics) -> None:
+        self.theta = st.theta.tolist()
+        self.se_theta = st.se_theta.tolist()
+        self.p_value = st.flat.p_value.tolist()
+        self.negligible = st.negligible.tolist()
+        self.effect = st.effect.tolist()
+        self.control_level = st.control_level.tolist()
+        self.ic50 = st.ic50.tolist()
+        self.abs_ic50 = st.abs_ic50.tolist()
+        self.ci_lo = st.ci_lo.tolist()
+        self.ci_hi = st.ci_hi.tolist()
+        self.partial = st.partial.tolist()
+        self.at_edge = st.at_edge.tolist()
+        self.r2 = st.r2.tolist()
+        self.rss = st.rss.tolist()
+        self.residual_se = np.sqrt(st.s2).tolist()
+        self.df = st.flat.df.tolist()
+        self.n_wells = st.flat.n_wells.tolist()
+        self.f_statistic = st.flat.f_statistic.tolist()
+        self.mean = st.flat.mean.tolist()
+
+
+def _finite(v: float) -> float | None:
+    """``v``, or None where it is NaN or infinite."""
+    return v if math.isfinite(v) else None
+
+
+def _standard_errors(rows: _Rows, i: int, free: list[bool], no_effect: bool) -> dict[str, float | None]:
     """SEs of curve ``i``: top, bottom, hill (None when fixed), ic50_um and log10_ic50 (None: no effect)."""
-    se: dict[str, float | None] = {
-        name: (finite_or_none(st.se_theta[i, j]) if free[j] else None) for j, name in enumerate(PARAMS[:3])
+    se_top, se_bottom, se_hill, se_le = rows.se_theta[i]
+    return {
+        "top": _finite(se_top) if free[0] else None,
+        "bottom": _finite(se_bottom) if free[1] else None,
+        "hill": _finite(se_hill),
+        "ic50_um": None if no_effect else _finite(rows.ic50[i] * se_le),
+        "log10_ic50": None if no_effect else _finite(se_le / LN10),
     }
-    se_le = st.se_theta[i, LOG_IC50]
-    se["ic50_um"] = None if no_effect else finite_or_none(st.ic50[i] * se_le)
-    se["log10_ic50"] = None if no_effect else finite_or_none(se_le / LN10)
-    return se
 
 
 def _ic50_interval(
-    stack: PaddedCurves, st: _Statistics, i: int, ci_method: CiMethod
+    stack: PaddedCurves, st: _Statistics, rows: _Rows, i: int, ci_method: CiMethod
 ) -> tuple[float | None, float | None] | None:
     """The IC50 confidence interval (µM) of curve ``i``, which shows an effect."""
-    se_le = st.se_theta[i, LOG_IC50]
+    se_le = rows.se_theta[i][LOG_IC50]
     if ci_method == "profile":
         return profile_ci(
-            stack.take(np.array([i])),
-            st.theta[i],
-            float(st.tq[i]),
-            float(st.rss[i]),
-            int(st.flat.df[i]),
-            se_le,
+            stack.take(np.array([i])), st.theta[i], float(st.tq[i]), rows.rss[i], rows.df[i], se_le
         )
-    if np.isfinite(se_le):
-        return (finite_or_none(st.ci_lo[i]), finite_or_none(st.ci_hi[i]))
+    if math.isfinite(se_le):
+        return (_finite(rows.ci_lo[i]), _finite(rows.ci_hi[i]))
     return None
 
 
@@ -149,43 +174,52 @@ _AT_EDGE = (
 
 
 def _fit_result(
-    stack: PaddedCurves, st: _Statistics, i: int, x: np.ndarray, settled: bool,
-    fixed_pair: tuple[float | None, float | None], level: float, ci_method: CiMethod,
+    stack: PaddedCurves, st: _Statistics, rows: _Rows, i: int, curve: _Curve, level: float,
+    ci_method: CiMethod,
 ) -> HillFit:  # fmt: skip
-    """The result of curve ``i`` (concentrations ``x``, µM) from the statistics of its stack."""
-    ft, fb = fixed_pair
-    lo_um, hi_um = tested_range(x)
-    free_i = stack.free[i]
-    p_flat = st.flat.p_value
-    no_effect = not (p_flat[i] < P_NO_EFFECT) or bool(st.negligible[i])
-    if not settled and not no_effect:
-        return not_converged(x, ft, fb, level, ci_method)
-    se_i = _standard_errors(st, i, free_i, no_effect)
-    ci = None if no_effect else _ic50_interval(stack, st, i, ci_method)
-    top, bottom, slope = st.theta[i, 0], st.theta[i, 1], st.theta[i, 2]
+    """The result of curve ``i`` of the stack from its statistics."""
+    ft, fb = curve.fixed
+    lo_um, hi_um = curve.tested
+    free_i = [ft is None, fb is None, True, True]
+    p_flat = rows.p_value[i]
+    no_effect = not (p_flat < P_NO_EFFECT) or rows.negligible[i]
+    if not curve.settled and not no_effect:
+        return not_converged(curve.x, ft, fb, level, ci_method)
+    se_i = _standard_errors(rows, i, free_i, no_effect)
+    ci = None if no_effect else _ic50_interval(stack, st, rows, i, ci_method)
+    top, bottom, slope, _ = rows.theta[i]
+    control = rows.control_level[i]
     status, message = status_and_message(
-        no_effect=no_effect, p_flat=float(p_flat[i]),
-        effect_frac=float(st.effect[i] / st.control_level[i]) if st.control_level[i] else 0.0,
-        ic50=float(st.ic50[i]), lo_um=lo_um, hi_um=hi_um,
-        finite_se=bool(np.all(np.isfinite(st.se_theta[i][free_i]))),
-        ci=ci, level=level, plateau_frac=float(bottom / top) if st.partial[i] else None,
+        no_effect=no_effect, p_flat=p_flat, effect_frac=rows.effect[i] / control if control else 0.0,
+        ic50=rows.ic50[i], lo_um=lo_um, hi_um=hi_um,
+        finite_se=all(math.isfinite(v) for v, free in zip(rows.se_theta[i], free_i, strict=True) if free),
+        ci=ci, level=level, plateau_frac=bottom / top if rows.partial[i] else None,
     )  # fmt: skip
-    if not settled:
+    if not curve.settled:
         message += _NOT_SETTLED
-    if st.at_edge[i] and not no_effect:
+    if rows.at_edge[i] and not no_effect:
         message += _AT_EDGE
     return HillFit(
-        status=status, message=message, top=finite_or_none(top), bottom=finite_or_none(bottom),
-        hill=finite_or_none(slope), ic50_um=None if no_effect else finite_or_none(st.ic50[i]),
-        ic50_abs_um=None if no_effect else finite_or_none(st.abs_ic50[i]),
+        status=status, message=message, top=_finite(top), bottom=_finite(bottom), hill=_finite(slope),
+        ic50_um=None if no_effect else _finite(rows.ic50[i]),
+        ic50_abs_um=None if no_effect else _finite(rows.abs_ic50[i]),
         se=se_i, se_method=SE_METHOD, ic50_ci_um=ci, ci_method=CI_METHOD_TEXT[ci_method],
-        ci_level=level, r2=finite_or_none(st.r2[i]), rss=finite_or_none(st.rss[i]),
-        residual_se=finite_or_none(math.sqrt(st.s2[i])), df=int(st.flat.df[i]),
-        n_wells=int(st.flat.n_wells[i]), n_concentrations=int(np.unique(x).size),
-        f_statistic=finite_or_none(st.flat.f_statistic[i]), p_no_effect=finite_or_none(p_flat[i]),
-        converged=settled, fixed_top=ft, fixed_bottom=fb, tested_range_um=(lo_um, hi_um),
-        mean_response=finite_or_none(st.flat.mean[i]),
+        ci_level=level, r2=_finite(rows.r2[i]), rss=_finite(rows.rss[i]),
+        residual_se=_finite(rows.residual_se[i]), df=rows.df[i], n_wells=rows.n_wells[i],
+        n_concentrations=curve.n_concentrations, f_statistic=_finite(rows.f_statistic[i]),
+        p_no_effect=_finite(p_flat), converged=curve.settled, fixed_top=ft, fixed_bottom=fb,
+        tested_range_um=(lo_um, hi_um), mean_response=_finite(rows.mean[i]),
     )  # fmt: skip
+
+
+class _Curve(NamedTuple):
+    """What a result needs to know of one curve besides its statistics."""
+
+    x: np.ndarray  # concentrations of the wells, µM
+    n_concentrations: int
+    tested: tuple[float, float]  # lowest positive and highest concentration, µM
+    fixed: tuple[float | None, float | None]  # fixed top and bottom
+    settled: bool  # whether the fit converged
 
 
 def summarize(
@@ -193,6 +227,7 @@ def summarize(
     theta: np.ndarray,
     settled: np.ndarray,
     xs: Sequence[np.ndarray],
+    design: Designs,
     fixed_pairs: Sequence[tuple[float | None, float | None]],
     level: float,
     ci_method: CiMethod,
@@ -201,7 +236,7 @@ def summarize(
 
     Parameters
     ----------
-    p : PaddedCurves
+    stack : PaddedCurves
         The curves, stacked.
     theta : numpy.ndarray, shape (n_curves, 4)
         Fitted (top, bottom, hill, ln ic50).
@@ -209,13 +244,20 @@ def summarize(
         Whether each fit converged.
     xs : sequence of numpy.ndarray, each shape (n_wells,)
         The concentrations of each curve (µM), unpadded.
+    design : Designs
+        Distinct concentrations and tested range of each curve.
     fixed_pairs : sequence of (fixed top, fixed bottom)
         None where free.
     level, ci_method
         Confidence level and method of the IC50 interval.
     """
     st = _statistics(stack, theta, level)
+    rows = _Rows(st)
+    curves = zip(
+        xs, design.n_concentrations.tolist(), design.tested_low.tolist(), design.tested_high.tolist(),
+        fixed_pairs, settled.tolist(), strict=True,
+    )  # fmt: skip
     return [
-        _fit_result(stack, st, i, x, bool(settled[i]), fixed_pairs[i], level, ci_method)
-        for i, x in enumerate(xs)
+        _fit_result(stack, st, rows, i, _Curve(x, n_conc, (low, high), fixed, ok), level, ci_method)
+        for i, (x, n_conc, low, high, fixed, ok) in enumerate(curves)
     ]

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 
 from app.doseresponse.model import BOTTOM, TOP, predict_with_jacobian, shape
 from app.doseresponse.objective import (
+    ActiveCurves,
     Damping,
-    damped_steps,
-    is_converged_step,
+    lm_step,
     normal_equations,
     step_is_taken,
 )
-from app.doseresponse.start import PaddedCurves
+from app.doseresponse.stack import PaddedCurves
 
 __all__ = ["best_asymptotes", "varpro_fit"]
 
@@ -24,69 +22,70 @@ WINDOW = 10
 BOUNDED_XTOL = 1e-9  # relative undamped step that counts as converged
 
 
-def best_asymptotes(stack: PaddedCurves, s: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+def best_asymptotes(
+    stack: PaddedCurves, s: np.ndarray, lo: np.ndarray, hi: np.ndarray, fixed: np.ndarray
+) -> np.ndarray:
     """Best (top, bottom) (n_curves, 2) for given shapes ``s`` (n_curves, n_points), inside the box.
 
-    For fixed hill and IC50 the model ``bottom (1 - s) + top s`` is linear in top and bottom; fixed values
-    stay fixed. A value that falls outside the box ``lo``, ``hi`` (n_curves, 4) is clipped and the other
-    re-solved with it held.
+    For fixed hill and IC50 the model ``bottom (1 - s) + top s`` is linear in top and bottom; ``fixed``
+    (n_curves, 2) holds the top and bottom that stay where they are (NaN: solved for). A value that falls
+    outside the box ``lo``, ``hi`` (n_curves, 4) is clipped and the other re-solved with it held. Weighted
+    least squares over the columns (``stack.weight`` wells each; padding has weight 0).
     """
-    m = stack.mask
-    a = np.where(m, s, 0.0)  # column of top
-    b = np.where(m, 1.0 - s, 0.0)  # column of bottom
-    y = np.where(m, stack.y, 0.0)
-    saa, sbb, sab = (a * a).sum(1), (b * b).sum(1), (a * b).sum(1)
-    say, sby = (a * y).sum(1), (b * y).sum(1)
-    ft, fb = stack.fixed[:, TOP], stack.fixed[:, BOTTOM]
-    t_free, b_free = stack.free[:, TOP], stack.free[:, BOTTOM]
+    w, y = stack.weight, stack.y
+    wa, wb = w * s, w * (1.0 - s)  # weighted columns of top and bottom
+    saa, sbb, sab = (wa * s).sum(1), (wb * (1.0 - s)).sum(1), (wa * (1.0 - s)).sum(1)
+    say, sby = (wa * y).sum(1), (wb * y).sum(1)
+    ft, fb = fixed[:, 0], fixed[:, 1]
+    t_free, b_free = np.isnan(ft), np.isnan(fb)
     with np.errstate(divide="ignore", invalid="ignore"):
         det = saa * sbb - sab * sab
-        ok2 = det > 1e-12 * saa * sbb
-        top = np.where(ok2, (sbb * say - sab * sby) / det, np.nan)
-        bottom = np.where(ok2, (saa * sby - sab * say) / det, np.nan)
+        pair = t_free & b_free & (det > 1e-12 * saa * sbb)
+        top = np.where(pair, (sbb * say - sab * sby) / det, ft)
+        bottom = np.where(pair, (saa * sby - sab * say) / det, fb)
         # one asymptote fixed (or the pair not separable): solve for the other alone
-        top = np.where(~t_free, ft, top)
-        bottom = np.where(~b_free, fb, bottom)
-        only_b = b_free & (~t_free | ~ok2)
-        top = np.where(
-            only_b & t_free, np.where(saa > 0, say / np.where(saa > 0, saa, 1.0), y.sum(1) / m.sum(1)), top
-        )
-        bottom = np.where(only_b, (sby - sab * top) / sbb, bottom)
+        only_b = b_free & ~pair
+        if only_b.any():
+            alone = only_b & t_free
+            if alone.any():
+                level = np.where(saa > 0, say / np.where(saa > 0, saa, 1.0), (w * y).sum(1) / w.sum(1))
+                top = np.where(alone, level, top)
+            bottom = np.where(only_b, (sby - sab * top) / sbb, bottom)
         only_t = t_free & ~b_free
-        top = np.where(only_t, (say - sab * bottom) / saa, top)
+        if only_t.any():
+            top = np.where(only_t, (say - sab * bottom) / saa, top)
     lo_t, hi_t, lo_b, hi_b = lo[:, TOP], hi[:, TOP], lo[:, BOTTOM], hi[:, BOTTOM]
     clipped_t = t_free & ((top < lo_t) | (top > hi_t))
-    top = np.where(t_free, np.clip(top, lo_t, hi_t), top)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        bottom = np.where(clipped_t & b_free, (sby - sab * top) / sbb, bottom)
+    if clipped_t.any():
+        top = np.where(t_free, np.clip(top, lo_t, hi_t), top)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            bottom = np.where(clipped_t & b_free, (sby - sab * top) / sbb, bottom)
     clipped_b = b_free & ((bottom < lo_b) | (bottom > hi_b))
-    bottom = np.where(b_free, np.clip(bottom, lo_b, hi_b), bottom)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        top = np.where(clipped_b & t_free & ~clipped_t, np.clip((say - sab * bottom) / saa, lo_t, hi_t), top)
+    if clipped_b.any():
+        bottom = np.where(b_free, np.clip(bottom, lo_b, hi_b), bottom)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            resolved = np.clip((say - sab * bottom) / saa, lo_t, hi_t)
+        top = np.where(clipped_b & t_free & ~clipped_t, resolved, top)
     return np.column_stack([top, bottom])
 
 
 def _with_best_asymptotes(
     subset: PaddedCurves, theta: np.ndarray, held: np.ndarray, lo: np.ndarray, hi: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``theta`` with top and bottom solved for its hill and ln IC50, and the RSS (n_curves,) there.
+    """``theta`` with top and bottom solved for its hill and ln IC50, and the wells' RSS (n_curves,) there.
 
     ``held`` (n_curves, 2): top / bottom that reached the box and stay where they are.
     """
-    fixed, free = subset.fixed.copy(), subset.free.copy()
-    fixed[:, :2] = np.where(held, theta[:, :2], fixed[:, :2])
-    free[:, :2] &= ~held
+    fixed = np.where(held, theta[:, :2], subset.fixed[:, :2])
     s = shape(theta, subset.lnx, subset.zero)
     theta = theta.copy()
-    theta[:, :2] = best_asymptotes(replace(subset, fixed=fixed, free=free), s, lo, hi)
-    r = np.where(
-        subset.mask,
+    theta[:, :2] = best_asymptotes(subset, s, lo, hi, fixed)
+    r = (
         theta[:, BOTTOM : BOTTOM + 1]
         + (theta[:, TOP : TOP + 1] - theta[:, BOTTOM : BOTTOM + 1]) * s
-        - subset.y,
-        0.0,
+        - subset.y
     )
-    return theta, (r * r).sum(axis=1)
+    return theta, (subset.weight * r * r).sum(axis=1) + subset.within
 
 
 def _projected_normal_equations(
@@ -98,16 +97,21 @@ def _projected_normal_equations(
     (n_curves, 2): not fixed, not held at the box) are projected out.
     """
     yhat, J = predict_with_jacobian(theta, subset.lnx, subset.zero)
-    r = np.where(subset.mask, yhat - subset.y, 0.0)
-    J = J * subset.mask[:, :, None]
-    Phi = J[..., :2] * linear[:, None, :]
-    Ja = J[..., 2:]
+    root = subset.root_weight
+    r = np.where(subset.mask, yhat - subset.y, 0.0) * root
+    J *= root[:, None, :]
+    Phi = J[:, :2] * linear[:, :, None]  # (n, 2, m): the columns of top and bottom still solved for
+    Ja = J[:, 2:]
     with np.errstate(all="ignore"):
-        PtP = Phi.transpose(0, 2, 1) @ Phi + (~linear)[:, :, None] * np.eye(2)
-        coef = np.linalg.solve(
-            np.where(np.isfinite(PtP), PtP, np.eye(2)) + 1e-300 * np.eye(2), Phi.transpose(0, 2, 1) @ Ja
+        PtP = Phi @ Phi.transpose(0, 2, 1) + (~linear)[:, :, None] * np.eye(2)
+        PtP = np.where(np.isfinite(PtP), PtP, np.eye(2))
+        a, b, c = PtP[:, 0, 0], PtP[:, 0, 1], PtP[:, 1, 1]
+        inverse = (
+            np.stack([np.column_stack([c, -b]), np.column_stack([-b, a])], axis=1)
+            / (a * c - b * b)[:, None, None]
         )
-        Jk = Ja - Phi @ coef  # Kaufman: Jacobian of the projected residual
+        coef = inverse @ (Phi @ Ja.transpose(0, 2, 1))
+        Jk = Ja - coef.transpose(0, 2, 1) @ Phi  # Kaufman: Jacobian of the projected residual
     return normal_equations(Jk, r)
 
 
@@ -140,43 +144,42 @@ def varpro_fit(
     held = np.zeros((n, 2), dtype=bool)  # top / bottom that reached the box: held there for the run
     theta, cost = _with_best_asymptotes(stack, theta, held, lo, hi)
     damping = Damping.start(n)
-    done = ~np.isfinite(cost)
     converged = np.zeros(n, dtype=bool)
-    window_start = cost.copy()
-    lin_free = stack.free[:, :2]
-    subset, subset_rows = stack, -1
+    active = ActiveCurves(
+        stack, np.isfinite(cost), theta=theta, cost=cost, lam=damping.lam, nu=damping.nu, held=held,
+        window_start=cost.copy(), lo=lo, hi=hi, converged=converged,
+    )  # fmt: skip
     for iteration in range(1, max_iter + 1):
-        act = np.flatnonzero(~done)
-        if act.size == 0:
+        if not active.compact():
             break
-        th = theta[act]
-        if act.size != subset_rows:  # the active set only shrinks: re-index when it does
-            subset, subset_rows = stack.take(act), act.size
-        A, g = _projected_normal_equations(subset, th, lin_free[act] & ~held[act])
-        a_lo, a_hi = lo[act, 2:], hi[act, 2:]
-        alpha = th[:, 2:]
-        free = ~(((alpha <= a_lo) & (g > 0)) | ((alpha >= a_hi) & (g < 0)))
+        subset, st, running = active.stack, active.state, active.running
         with np.errstate(all="ignore"):
-            full, damped = damped_steps(A, g, damping.lam[act], free)
-            at_min = is_converged_step(full, alpha, BOUNDED_XTOL)
-            new_alpha = np.clip(alpha + np.where(at_min[:, None], full, damped), a_lo, a_hi)
-            cand = th.copy()
+            A, g = _projected_normal_equations(subset, st.theta, subset.free[:, :2] & ~st.held)
+            a_lo, a_hi = st.lo[:, 2:], st.hi[:, 2:]
+            alpha = st.theta[:, 2:]
+            free = ~(((alpha <= a_lo) & (g > 0)) | ((alpha >= a_hi) & (g < 0)))
+            step, at_min = lm_step(A, g, st.lam, free, alpha, BOUNDED_XTOL)
+            new_alpha = np.clip(alpha + step, a_lo, a_hi)
+            cand = st.theta.copy()
             cand[:, 2:] = new_alpha
-            cand, cost_new = _with_best_asymptotes(subset, cand, held[act], lo[act], hi[act])
-        old = cost[act]
+            cand, cost_new = _with_best_asymptotes(subset, cand, st.held, st.lo, st.hi)
+        old = st.cost
         better = np.isfinite(cost_new) & (cost_new < old)
         step = new_alpha - alpha
-        take = step_is_taken(better, at_min, old, cost_new)
+        take = step_is_taken(better, at_min, old, cost_new) & running
         tiny_step = np.max(np.abs(step) / (np.abs(alpha) + 1.0), axis=1) <= 1e-12
-        theta[act[take]] = cand[take]
-        cost[act[take]] = cost_new[take]
-        held[act] |= lin_free[act] & ((theta[act, :2] <= lo[act, :2]) | (theta[act, :2] >= hi[act, :2]))
-        stalled = damping.update(act, step, g, A, old, cost_new, better)
-        flat_valley = np.zeros(act.size, dtype=bool)
+        stalled = Damping(st.lam, st.nu).update(step, g, A, old, cost_new, better)
+        st.theta[take] = cand[take]
+        st.cost[take] = cost_new[take]
+        st.held |= subset.free[:, :2] & (
+            (st.theta[:, :2] <= st.lo[:, :2]) | (st.theta[:, :2] >= st.hi[:, :2])
+        )
+        flat_valley = np.zeros(running.size, dtype=bool)
         if iteration % WINDOW == 0:
-            flat_valley = window_start[act] - cost[act] <= BOUNDED_FTOL * cost[act]
-            window_start[act] = cost[act]
-        finished = at_min | stalled | flat_valley | (tiny_step & ~better) | (cost[act] == 0.0)
-        converged[act[finished]] = True
-        done[act[finished]] = True
+            flat_valley = st.window_start - st.cost <= BOUNDED_FTOL * st.cost
+            st.window_start[:] = st.cost
+        finished = (at_min | stalled | flat_valley | (tiny_step & ~better) | (st.cost == 0.0)) & running
+        st.converged |= finished
+        running &= ~finished
+    active.store()
     return theta, converged

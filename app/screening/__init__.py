@@ -13,7 +13,9 @@ Modules, each with one job (definitions, formulas and references in their docstr
 * :mod:`~app.screening.outliers` — ROUT-like outlier removal (Motulsky & Brown 2006);
 * :mod:`~app.screening.qc` — Z′, robust Z′, SSMD and the edge effect of a plate.
 
-No FastAPI and no I/O here; every result has a JSON-safe ``to_dict()``.
+No FastAPI and no I/O here; every result has a JSON-safe ``to_dict()``. SciPy's statistics and optimisers
+(``scipy.stats``, ``scipy.optimize``: about 50 MB and half a second) are imported inside the functions that
+use them, so the server starts without them and a plain fit never loads them (``tests/app/test_startup.py``).
 """
 
 from app.screening.censoring import CensoredConcentration, censor_concentration

@@ -33,7 +33,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import optimize, stats
 
 from app.screening._common import JsonResult, as_number, as_vector, optional_float, same_length
 from app.screening.censoring import CensoredConcentration, censor_concentration
@@ -153,6 +152,8 @@ def _bounds(unique: np.ndarray) -> tuple[tuple[float, float, float], tuple[float
 
 def _fit_sigmoid(c: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, float]:
     """Bounded least squares of (GRinf, log10 GEC50, h_GR): the best of the reference's start and 4 more."""
+    from scipy import optimize  # lazy: see the package docstring
+
     unique = np.unique(c)
     lower, upper = (np.array(b) for b in _bounds(unique))
     log_c = np.log10(c)
@@ -219,6 +220,8 @@ def gr_metrics(conc_um: ArrayLike, gr: ArrayLike, *, p_cutoff: float = 0.05) -> 
         Non-positive or non-finite concentrations, non-finite GR values, mismatched lengths, a bad
         ``p_cutoff``.
     """
+    from scipy import stats  # lazy: see the package docstring
+
     c = as_vector(conc_um, "conc_um")
     g = as_vector(gr, "gr")
     same_length("conc_um", c, "gr", g)

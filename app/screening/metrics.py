@@ -56,7 +56,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import stats
 
 from app.doseresponse import HillFit
 from app.screening._common import (
@@ -82,6 +81,7 @@ __all__ = [
 ]
 
 IC_KINDS = ("relative", "absolute")
+_LOG_FLOAT_MAX = math.log(np.finfo(float).max)
 IC_CI_METHODS = ("log", "delta")
 
 
@@ -153,6 +153,16 @@ class Efficacy(JsonResult):
     einf_percent: float | None
     reference_level: float
     reference_source: str
+
+
+def _exp(x: float) -> float:
+    """e^x, +inf where it overflows a float (a CI bound or an IC_x far beyond any concentration)."""
+    return math.exp(x) if x < _LOG_FLOAT_MAX else math.inf
+
+
+def _positive(value: float) -> float | None:
+    """A bound of a log-scale interval, or None where it under- or overflows a float (0 or inf)."""
+    return value if 0.0 < value < math.inf else None
 
 
 def control_level(fit: HillFit) -> float:
@@ -246,6 +256,8 @@ def ic_x(
         Bad ``percent``, ``kind``, ``reference_level``, ``ci_level``, ``ci_method``, a reference level given
         for the relative kind, or a covariance of another fit.
     """
+    from scipy import stats  # lazy: see the package docstring
+
     x_percent = as_number(percent, "percent", low=0.0, high=100.0)
     how = as_choice(kind, "kind", IC_KINDS)
     reference = as_optional_number(reference_level, "reference_level")
@@ -276,7 +288,14 @@ def ic_x(
         censored = censor_concentration(None, tested, reason="not_reached")
         return _missing(x_percent, how, target, reference, censored, level, method, message)
     log_ic, gradient = solved
-    estimate = math.exp(log_ic)
+    estimate = _exp(log_ic)
+    if not 0.0 < estimate < math.inf:  # beyond what a float holds: far outside any tested range
+        message = (
+            f"IC{x_percent:g} lies far outside the tested range: the model's estimate is e^{log_ic:.4g} µM."
+        )
+        reason = "not_reached" if log_ic > 0 else "below_range"
+        censored = censor_concentration(None, tested, reason=reason)
+        return _missing(x_percent, how, target, reference, censored, level, method, message)
     concentration = censor_concentration(estimate, tested)
     if concentration.censor != "none":
         message = (
@@ -296,7 +315,8 @@ def ic_x(
         quantile = float(stats.t.ppf(0.5 + level / 2.0, covariance.df)) if covariance.df > 0 else math.nan
         if math.isfinite(se_log) and math.isfinite(quantile):
             if method == "log":
-                ci = (estimate * math.exp(-quantile * se_log), estimate * math.exp(quantile * se_log))
+                half = quantile * se_log
+                ci = (_positive(estimate * _exp(-half)), _positive(estimate * _exp(half)))
             else:
                 ci = (estimate - quantile * estimate * se_log, estimate + quantile * estimate * se_log)
         message += f" SE and {level * 100:g} % CI by the delta method ({covariance.method} covariance)."

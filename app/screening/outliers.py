@@ -29,7 +29,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import optimize, stats
 
 from app.doseresponse import HillFit, fit_hill
 from app.screening import _hill_calculus as calc
@@ -133,6 +132,8 @@ def _robust_fit(
     x: np.ndarray, y: np.ndarray, start: np.ndarray, free: np.ndarray
 ) -> tuple[np.ndarray, float]:
     """Adaptive Lorentzian fit; returns the full theta and the final RSDR."""
+    from scipy import optimize  # lazy: see the package docstring
+
     positive = x[x > 0]
     lo_box = np.array(
         [-np.inf, -np.inf, -_HILL_LIMIT, math.log(positive.min()) - _DECADES_BEYOND_RANGE * math.log(10)]
@@ -197,6 +198,8 @@ def rout_outliers(
     rsdr : float
         Robust SD of the residuals.
     """
+    from scipy import stats  # lazy: see the package docstring
+
     x = as_vector(conc_um, "conc_um")
     y = as_vector(response, "response")
     same_length("conc_um", x, "response", y)

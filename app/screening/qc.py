@@ -28,7 +28,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import stats
 
 from app.screening._common import JsonResult, as_vector, optional_float
 
@@ -263,6 +262,8 @@ def edge_effect(plate: ArrayLike, *, mask: ArrayLike | None = None) -> EdgeEffec
         Not a 96- or 384-well layout, a mask of another shape, infinite values, or fewer than 2 usable wells
         in the outer ring or inside.
     """
+    from scipy import stats  # lazy: see the package docstring
+
     grid = np.asarray(plate, dtype=float)
     if grid.shape not in PLATE_SHAPES.values():
         raise ValueError(f"plate must have shape (8, 12) or (16, 24); got {grid.shape}")

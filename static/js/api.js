@@ -1,5 +1,5 @@
 // Every network call of the page (no DOM): the server's JSON API (app/schemas.py) — /api/fit,
-// /api/report.csv, /api/limits — and the models' card.json files.
+// /api/report.csv, /api/report.zip, /api/timecourse, /api/limits — and the models' card.json files.
 
 /** An HTTP error with the server's explanation (FastAPI's `detail`, or app/errors.py's `problems`). */
 export class ApiError extends Error {
@@ -41,29 +41,55 @@ const post = (url, body) =>
     body: JSON.stringify(body),
   });
 
+/** Points of each fitted curve the page asks for, to draw it (the server sends none unless asked). */
+export const CURVE_POINTS = 100;
+
 /**
- * Fit the Hill equation to curves (POST /api/fit).
+ * Fit the Hill equation to curves (POST /api/fit), with each fitted curve's points for the plot.
  *
  * @param {{label: string, concentrations_um: number[], responses: number[], fix_top?: number|null,
  *   fix_bottom?: number|null}[]} curves
- * @returns {Promise<object[]>}  one result per curve, in order (status, message, ic50_um, ic50_ci_um, …)
+ * @param {object} [options]  analysis options (app/schemas_analysis.py AnalysisOptions; results.js fitOptions)
+ * @returns {Promise<object[]>}  one result per curve, in order (status, message, ic50_um, ic50_ci_um, …,
+ *   curve: {concentrations_um, responses}, and the analysis blocks the options ask for)
  */
-export async function fitCurves(curves) {
-  const response = await post('/api/fit', { curves });
+export async function fitCurves(curves, options = {}) {
+  const response = await post('/api/fit', { curves, curve_points: CURVE_POINTS, ...options });
   return (await response.json()).results;
+}
+
+async function download(url, request, fallback) {
+  const response = await post(url, request);
+  const disposition = response.headers.get('Content-Disposition') ?? '';
+  const filename = /filename="([^"]+)"/.exec(disposition)?.[1] ?? fallback;
+  return { blob: await response.blob(), filename };
 }
 
 /**
  * The IC50 report as CSV (POST /api/report.csv).
  *
- * @param {{curves: object[], title?: string}} request  app.schemas.ReportRequest
+ * @param {{curves: object[], title?: string}} request  app.schemas.ReportRequest (with analysis options)
  * @returns {Promise<{blob: Blob, filename: string}>}
  */
-export async function reportCsv(request) {
-  const response = await post('/api/report.csv', request);
-  const disposition = response.headers.get('Content-Disposition') ?? '';
-  const filename = /filename="([^"]+)"/.exec(disposition)?.[1] ?? 'nostain-report.csv';
-  return { blob: await response.blob(), filename };
+export const reportCsv = (request) => download('/api/report.csv', request, 'nostain-report.csv');
+
+/**
+ * The same report as tidy tables in a zip (POST /api/report.zip): metadata, curves, wells, plates, columns.
+ *
+ * @param {{curves: object[], title?: string}} request  app.schemas.ReportRequest (with analysis options)
+ * @returns {Promise<{blob: Blob, filename: string}>}
+ */
+export const reportZip = (request) => download('/api/report.zip', request, 'nostain-report.zip');
+
+/**
+ * One plate read at several times (POST /api/timecourse): viability, fits and GR over time.
+ *
+ * @param {object} request  app.schemas_growth.TimeCourseRequest (session.timeCourseRequest)
+ * @returns {Promise<object>}  the TimeCourseResponse
+ */
+export async function timeCourse(request) {
+  const response = await post('/api/timecourse', request);
+  return response.json();
 }
 
 /**

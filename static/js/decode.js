@@ -1,7 +1,9 @@
-// Decoding an image file to 8-bit pixels, as training/preprocess.py `load_rgb` does: EXIF orientation
-// applied, no colour management, alpha ignored later. Runs in a Web Worker (createImageBitmap, then a
-// VideoFrame copy or an OffscreenCanvas); no DOM, no TF.js. One decoder per format: TIFF (UTIF.js) and
-// 16-bit PNG (pako) are decoded here, mapped to 8 bit by training's to_uint8 rule.
+// Decoding an image file to 8-bit pixels, as training/preprocess.py `load_rgb(path, reduce_for=S)` does:
+// a JPEG at the rule's reduced scale (jpeg.js), everything else in full; EXIF orientation applied, no colour
+// management, alpha ignored later. Runs in a Web Worker (WebCodecs, or createImageBitmap then a VideoFrame
+// copy or an OffscreenCanvas); no DOM, no TF.js. One decoder per format: TIFF (UTIF.js) and 16-bit PNG
+// (pako) are decoded here, mapped to 8 bit by training's to_uint8 rule.
+import { decodeJpegReduced } from './jpeg.js';
 
 /** A file that cannot become a model input; `kind` says why in one word, `message` in plain words. */
 export class ImageProblem extends Error {
@@ -148,26 +150,46 @@ function table16() {
 /**
  * Samples (grey, grey+alpha, RGB or RGBA; 8 or 16 bit) → RGBA bytes, as training's `_as_rgb(to_uint8(·))`.
  *
- * @param {(i: number) => number} sample  sample i (row-major, interleaved) as an unsigned integer
+ * @param {Uint8Array|Uint16Array} samples  row-major, interleaved, `channels` per pixel, in native order
  */
-function toRGBA(sample, width, height, channels, bits) {
+function toRGBA(samples, width, height, channels, bits) {
   const map = bits === 16 ? table16() : null;
   const n = width * height;
   const out = new Uint8ClampedArray(n * 4);
-  for (let p = 0, s = 0, q = 0; p < n; p++, s += channels, q += 4) {
-    const v = (i) => (map ? map[sample(s + i)] : sample(s + i));
-    if (channels <= 2) {
-      const g = v(0);
+  const value = map ? (i) => map[samples[i]] : (i) => samples[i];
+  if (channels <= 2) {
+    // grey (± alpha): one table look-up per pixel, written to three channels
+    for (let p = 0, s = 0, q = 0; p < n; p++, s += channels, q += 4) {
+      const g = value(s);
       out[q] = g;
       out[q + 1] = g;
       out[q + 2] = g;
-    } else {
-      out[q] = v(0);
-      out[q + 1] = v(1);
-      out[q + 2] = v(2);
+      out[q + 3] = 255;
     }
-    out[q + 3] = 255;
+  } else {
+    for (let p = 0, s = 0, q = 0; p < n; p++, s += channels, q += 4) {
+      out[q] = value(s);
+      out[q + 1] = value(s + 1);
+      out[q + 2] = value(s + 2);
+      out[q + 3] = 255;
+    }
   }
+  return out;
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * 16-bit samples stored as bytes (`bigEndian` or little-endian) → a Uint16Array in this machine's order
+ * (a view of `bytes` when no swap and no copy are needed).
+ */
+function samples16(bytes, count, bigEndian) {
+  if (bigEndian !== LITTLE_ENDIAN && bytes.byteOffset % 2 === 0) {
+    return new Uint16Array(bytes.buffer, bytes.byteOffset, count);
+  }
+  const out = new Uint16Array(count);
+  const [hi, lo] = bigEndian ? [0, 1] : [1, 0];
+  for (let i = 0; i < count; i++) out[i] = (bytes[2 * i + hi] << 8) | bytes[2 * i + lo];
   return out;
 }
 
@@ -249,7 +271,7 @@ async function decodePng16(bytes, header) {
       data[row + x] = v & 255;
     }
   }
-  const pixels = toRGBA((i) => (data[2 * i] << 8) | data[2 * i + 1], width, height, channels, 16);
+  const pixels = toRGBA(samples16(data, width * height * channels, true), width, height, channels, 16);
   return { pixels, order: 'RGBA', width, height, warnings: [] };
 }
 
@@ -308,8 +330,9 @@ async function decodeTiff(blob) {
     throw new ImageProblem('corrupt', 'truncated or unsupported (compressed?) TIFF file');
   }
   // UTIF.js leaves 16-bit samples little-endian.
-  const sample = bits === 8 ? (i) => data[i] : (i) => data[2 * i] | (data[2 * i + 1] << 8);
-  const pixels = toRGBA(sample, width, height, channels, bits);
+  const count = width * height * channels;
+  const samples = bits === 8 ? data : samples16(data, count, false);
+  const pixels = toRGBA(samples, width, height, channels, bits);
   const warnings = [];
   if (pages.length > 1)
     warnings.push(`multi-page TIFF (${pages.length} pages): only the first page was used`);
@@ -318,8 +341,28 @@ async function decodeTiff(blob) {
   return { pixels, order: 'RGBA', width, height, warnings };
 }
 
+/**
+ * A JPEG at the decode rule's reduced scale for a `reduceFor`-px model input; in full (with a warning saying
+ * why) when this browser cannot, or when no size is given.
+ */
+async function decodeJpeg(blob, format, reduceFor) {
+  if (reduceFor) {
+    const { decoded, reason } = await decodeJpegReduced(new Uint8Array(await blob.arrayBuffer()), reduceFor);
+    if (decoded) return decoded;
+    if (reason) {
+      const full = await decodeWithBrowser(blob, format);
+      full.warnings.push(
+        `JPEG decoded in full, not at the reduced scale training uses: ${reason}. The model input may ` +
+          'differ from the one training computes by about one grey level on average.',
+      );
+      return full;
+    }
+  }
+  return decodeWithBrowser(blob, format);
+}
+
 const DECODERS = {
-  jpeg: decodeWithBrowser,
+  jpeg: decodeJpeg,
   png: decodePng,
   tiff: decodeTiff,
   bmp: decodeWithBrowser,
@@ -331,11 +374,15 @@ const DECODERS = {
  * Decode an image file to RGBA pixels.
  *
  * @param {Blob} file  a File from the picker or a drop
- * @returns {Promise<{pixels: Uint8ClampedArray, order: 'RGBA'|'BGRA', width: number, height: number,
- *   format: string, warnings: string[]}>}  pixels: (height, width, 4) bytes in `order`
+ * @param {{reduceFor?: number}} [options]  reduceFor: the model input side (px) the image is decoded for:
+ *   a JPEG is then decoded at the rule's reduced scale (jpeg.js); omitted: in full
+ * @returns {Promise<{pixels: Uint8ClampedArray|Uint8Array, order: 'RGBA'|'BGRA', width: number,
+ *   height: number, imageWidth: number, imageHeight: number, format: string, warnings: string[]}>}
+ *   pixels: (height, width, 4) bytes in `order`; imageWidth × imageHeight: the image's own size (px),
+ *   larger than width × height when the JPEG was decoded reduced
  * @throws {ImageProblem}  not an image, corrupt or truncated, or a format this page cannot read yet
  */
-export async function decodeImage(file) {
+export async function decodeImage(file, { reduceFor } = {}) {
   const head = new Uint8Array(await file.slice(0, 16).arrayBuffer());
   const format = sniffFormat(head);
   if (format === null) {
@@ -357,6 +404,6 @@ export async function decodeImage(file) {
       );
     }
   }
-  const decoded = await decoder(file, format);
-  return { ...decoded, format };
+  const decoded = await decoder(file, format, reduceFor);
+  return { imageWidth: decoded.width, imageHeight: decoded.height, ...decoded, format };
 }

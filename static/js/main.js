@@ -9,8 +9,10 @@ import {
   plateMapFromForm,
 } from './concentrations.js';
 import { chooseBackend } from './model.js';
+import { fitOptions, parseIcPercents } from './results.js';
 import { Scorer } from './scoring.js';
 import * as session from './session.js';
+import { refreshTimeCourse } from './time-course.js';
 import { TrustCheck } from './trust.js';
 import * as ui from './ui.js';
 import { View } from './view.js';
@@ -27,6 +29,8 @@ const state = {
   tableUnit: 'uM',
   fitTimer: null,
   attributionFor: null, // well id whose occlusion map is shown
+  analysis: { fitOn: 'response', icPercents: [], icText: '', outliers: false }, // the fit panel's options
+  timeCourse: null, // {key, course, status}: the session's curves with read times, as one plate over time
 };
 
 /** Diagnostics read by the end-to-end tests and the benchmark (never used by the page itself). */
@@ -60,6 +64,10 @@ const view = new View({
     onThumb: showAttribution,
     onOpen: openCurve,
     onRemove: removeCurve,
+    onControl: setControl,
+    onAccept: acceptOutlier,
+    onUndo: (id) => setOutlierExempt(id, true),
+    onRedo: (id) => setOutlierExempt(id, false),
   },
 });
 
@@ -77,26 +85,34 @@ function requestFit(delay = 0) {
   state.fitTimer = setTimeout(() => fitStale().catch((err) => fail('Fitting failed', err)), delay);
 }
 
-/** Fit every curve whose plate is scored and whose data changed since its last fit (one request). */
+/**
+ * Fit every curve whose plate is scored and whose data or analysis options changed since its last fit (one
+ * request), then bring the time course up to date.
+ */
 async function fitStale() {
+  const options = fitOptions(state.analysis);
   const jobs = [];
   for (const curve of state.curves) {
     const counts = session.curveCounts(curve);
     if (counts.queued + counts.scoring > 0) continue; // fit once the plate is scored
-    const request = session.fitRequestCurve(curve, state.limits);
-    const key = request ? JSON.stringify(request) : null;
+    const job = session.fitJob(curve, state.curves, state.limits, options);
+    const key = job?.key ?? null;
     if (key === curve.fitKey) continue;
     curve.fitKey = key;
     curve.fit = null;
     curve.fitError = null;
-    if (request) jobs.push({ curve, key, request });
+    if (job) jobs.push({ curve, ...job });
   }
+  refreshTimeCourse(state, () => view.render()).catch((err) => fail('The time course failed', err));
   if (!jobs.length) return view.render();
   if (jobs.some((j) => j.curve === active())) ui.renderFitStatus({ kind: 'busy', text: 'Fitting…' });
   let results = null;
   let error = null;
   try {
-    results = await api.fitCurves(jobs.map((j) => j.request));
+    results = await api.fitCurves(
+      jobs.map((j) => j.request),
+      options,
+    );
   } catch (err) {
     error = err;
     console.error('fit failed', err);
@@ -157,13 +173,62 @@ function showAttribution(id) {
   );
 }
 
-function toggleWell(id, use) {
-  const curve = active();
-  const well = curve.wells.find((w) => w.id === id);
-  if (well?.status !== 'done') return;
-  well.excluded = use === null ? !well.excluded : !use;
+/** Apply `change(well)` to a well of the open curve, then redraw and refit (unless it returns false). */
+function changeWell(id, change) {
+  const well = active().wells.find((w) => w.id === id);
+  if (!well || change(well) === false) return;
   view.render();
   requestFit();
+}
+
+function toggleWell(id, use) {
+  changeWell(id, (well) => {
+    if (well.status !== 'done') return false;
+    well.excluded = use === null ? !well.excluded : !use;
+    if (!well.excluded) well.outlierReason = null;
+  });
+}
+
+/** Mark a well as a blank or kill control (the 0 % of % viability), or as a treated well again (null). */
+function setControl(id, kind) {
+  changeWell(id, (well) => {
+    well.control = kind;
+  });
+}
+
+/** Undo the outlier test's flag (the well goes back into the fit), or let the test leave it out again. */
+function setOutlierExempt(id, exempt) {
+  changeWell(id, (well) => {
+    well.outlierExempt = exempt;
+  });
+}
+
+/** Accept the outlier test's flag: the well is excluded like any the user excludes, with the reason kept. */
+function acceptOutlier(id) {
+  const curve = active();
+  const fitted = session.fittedWells(curve).map((x) => x.well);
+  changeWell(id, (well) => {
+    const entry = (curve.fit?.outliers?.wells ?? []).find((o) => fitted[o.index] === well);
+    if (!entry) return false;
+    well.excluded = true;
+    well.outlierReason = entry.reason;
+  });
+}
+
+/** The fit panel's options (fit on, IC levels, outlier test) and the open curve's read time. */
+function updateAnalysisForm() {
+  const form = ui.readAnalysisForm();
+  const levels = parseIcPercents(form.icText);
+  const hours = form.readTime.trim() === '' ? null : Number(form.readTime.trim().replace(',', '.'));
+  const badTime = hours !== null && !(Number.isFinite(hours) && hours >= 0);
+  ui.showAnalysisError(
+    levels.error ?? (badTime ? `the read time must be hours ≥ 0 or empty (got "${form.readTime}")` : null),
+  );
+  if (!levels.error) state.analysis.icPercents = levels.values; // a bad entry keeps the last good levels
+  Object.assign(state.analysis, { icText: form.icText, fitOn: form.fitOn, outliers: form.outliers });
+  if (!badTime) active().readTimeH = hours;
+  view.render();
+  requestFit(300);
 }
 
 function typeConcentration(id, text) {
@@ -314,9 +379,12 @@ function clearImages() {
   view.render();
 }
 
-async function downloadReport() {
+/** Download the session's report: `fetchReport` is api.reportCsv (one CSV) or api.reportZip (tidy tables). */
+async function downloadReport(fetchReport) {
   for (const c of state.curves) trust.update(c);
-  const parts = state.curves.map((c) => session.reportCurve(c, state.limits));
+  const parts = state.curves.map((c) =>
+    session.reportCurve(c, state.limits, session.timeZeroReads(c, state.curves)),
+  );
   const curves = parts.filter((p) => p.curve).map((p) => p.curve);
   const skipped = parts.filter((p) => p.skipped).map((p) => p.skipped);
   if (!curves.length) {
@@ -325,7 +393,8 @@ async function downloadReport() {
   }
   ui.showReportStatus('Preparing the report…', 'hint');
   try {
-    const { blob, filename } = await api.reportCsv({ curves, title: 'nostain IC50 report' });
+    const request = { curves, title: 'nostain IC50 report', ...fitOptions(state.analysis) };
+    const { blob, filename } = await fetchReport(request);
     ui.saveBlob(blob, filename);
     ui.showReportStatus(
       `Report with ${curves.length} curve${curves.length > 1 ? 's' : ''} downloaded` +
@@ -386,7 +455,9 @@ async function start() {
     },
     onClearImages: clearImages,
     onNewCurve: newCurve,
-    onReport: downloadReport,
+    onReport: () => downloadReport(api.reportCsv),
+    onTables: () => downloadReport(api.reportZip),
+    onAnalysisForm: updateAnalysisForm,
     onPlotDownload: downloadPlot,
   });
   newCurve();

@@ -1,10 +1,13 @@
 // The dose-response chart (Plotly, the global from static/vendor/plotly-basic.min.js): wells, mean ± SD,
-// fitted Hill curve and IC50 with its CI on a log concentration axis; vehicle controls (0 µM) at a marked
-// position left of the lowest dose. Knows Plotly only; the data come in as plain numbers.
+// fitted Hill curve and IC50 with its CI on a log concentration axis; vehicle controls (0 µM) and blank/kill
+// wells at a marked position left of the lowest dose; wells the outlier test left out marked apart. Knows
+// Plotly only; the data come in as plain numbers (predicted OD450 or % viability, as the fit).
 
 const COLORS = {
   well: '#2563eb',
   excluded: '#9ca3af',
+  outlier: '#dc2626',
+  blank: '#6b7280',
   mean: '#111827',
   fit: '#dc2626',
   ic50: '#b45309',
@@ -54,32 +57,46 @@ export function logAxisLayout(positive, doses) {
  *
  * @param {HTMLElement} el
  * @param {object} data
- * @param {{id: number, name: string, well: string, um: number, od450: number, excluded: boolean}[]} data.points
- * @param {{um: number, mean: number, sd: number|null, n: number}[]} data.groups  replicates (non-excluded)
+ * @param {{id: number, name: string, well: string, um: number, od450: number, y: number, excluded: boolean,
+ *   outlier: boolean, control: string|null}[]} data.points  y: the value plotted (the fit's unit); outlier:
+ *   left out by the outlier test; control: 'blank' or 'kill' (drawn at the control position)
+ * @param {{um: number, mean: number, sd: number|null, n: number}[]} data.groups  replicates of the fitted wells
  * @param {object|null} data.fit  the /api/fit result
  * @param {string} data.title
+ * @param {string} [data.unit]  y-axis title (default "Predicted OD450")
  * @param {{label: string, curve: {concentrations_um: number[], responses: number[]}}[]} [data.others]
  *   other curves' fitted lines, drawn faint for comparison
  * @param {(wellId: number) => void} [onWellClick]
  */
-export function renderCurve(el, { points, groups, fit, title, others = [] }, onWellClick) {
+export function renderCurve(
+  el,
+  { points, groups, fit, title, others = [], unit = 'Predicted OD450' },
+  onWellClick,
+) {
   const Plotly = globalThis.Plotly;
-  const doses = points.filter((p) => p.um > 0).map((p) => p.um);
-  const ci = fit?.ic50_ci_um ?? [];
-  const extra = [fit?.ic50_um, ...ci].filter((v) => v > 0);
+  const doses = points.filter((p) => p.um > 0 && !p.control).map((p) => p.um);
+  const censored = fit?.ic50_censored && fit.ic50_censored.censor !== 'none';
+  const ci = censored ? [] : (fit?.ic50_ci_um ?? []);
+  const extra = censored ? [] : [fit?.ic50_um, ...ci].filter((v) => v > 0);
   const axis = logAxisLayout([...doses, ...extra], doses);
-  const xOf = (um) => (um > 0 ? um : axis.controlX);
+  const xOf = (p) => (p.um > 0 && !p.control ? p.um : axis.controlX);
+  const where = (p) => (p.control ? `${p.control} control` : p.um > 0 ? `${fmt(p.um)} µM` : 'control (0 µM)');
+  const value = (p) => `OD450 ${p.od450.toFixed(3)}${p.y !== p.od450 ? ` · ${fmt(p.y)} ${unit}` : ''}`;
+  const action = (p) =>
+    p.excluded
+      ? 'excluded — click to include'
+      : p.outlier
+        ? 'left out by the outlier test'
+        : 'click to exclude';
   const wellTrace = (subset, name, color, symbol) => ({
     type: 'scatter',
     mode: 'markers',
     name,
-    x: subset.map((p) => xOf(p.um)),
-    y: subset.map((p) => p.od450),
+    x: subset.map(xOf),
+    y: subset.map((p) => p.y),
     customdata: subset.map((p) => p.id),
     text: subset.map(
-      (p) =>
-        `${p.name}${p.well ? ` (${p.well})` : ''}<br>${p.um > 0 ? `${fmt(p.um)} µM` : 'control (0 µM)'}` +
-        `<br>OD450 ${p.od450.toFixed(3)}${p.excluded ? '<br>excluded — click to include' : '<br>click to exclude'}`,
+      (p) => `${p.name}${p.well ? ` (${p.well})` : ''}<br>${where(p)}<br>${value(p)}<br>${action(p)}`,
     ),
     hovertemplate: '%{text}<extra></extra>',
     marker: { color, symbol, size: 8, opacity: 0.75, line: { width: 1, color } },
@@ -97,21 +114,20 @@ export function renderCurve(el, { points, groups, fit, title, others = [] }, onW
       hoverinfo: 'name',
     });
   }
-  traces.push(
-    wellTrace(
-      points.filter((p) => !p.excluded),
-      'wells',
-      COLORS.well,
-      'circle',
-    ),
-  );
-  const excluded = points.filter((p) => p.excluded);
-  if (excluded.length) traces.push(wellTrace(excluded, 'excluded', COLORS.excluded, 'x-thin-open'));
+  const plain = (p) => !p.excluded && !p.outlier && !p.control;
+  traces.push(wellTrace(points.filter(plain), 'wells', COLORS.well, 'circle'));
+  const extraTraces = [
+    [points.filter((p) => p.excluded), 'excluded', COLORS.excluded, 'x-thin-open'],
+    [points.filter((p) => !p.excluded && p.outlier), 'outliers (left out)', COLORS.outlier, 'circle-x-open'],
+    [points.filter((p) => !p.excluded && p.control), 'blank / kill', COLORS.blank, 'square-open'],
+  ];
+  for (const [subset, name, color, symbol] of extraTraces)
+    if (subset.length) traces.push(wellTrace(subset, name, color, symbol));
   traces.push({
     type: 'scatter',
     mode: 'markers',
     name: 'mean ± SD',
-    x: groups.map((g) => xOf(g.um)),
+    x: groups.map(xOf), // a group has no control kind: at its concentration
     y: groups.map((g) => g.mean),
     error_y: {
       type: 'data',
@@ -158,7 +174,18 @@ export function renderCurve(el, { points, groups, fit, title, others = [] }, onW
       hoverinfo: 'skip',
     });
   }
-  if (fit?.ic50_um > 0 && fit.top !== null && fit.bottom !== null) {
+  if (censored) {
+    annotations.push({
+      xref: 'paper',
+      yref: 'paper',
+      x: 1,
+      y: 1,
+      xanchor: 'right',
+      text: `IC50 ${fit.ic50_censored.text}`,
+      showarrow: false,
+      font: { color: COLORS.ic50, size: 12 },
+    });
+  } else if (fit?.ic50_um > 0 && fit.top !== null && fit.bottom !== null) {
     const y = (fit.top + fit.bottom) / 2;
     const [lo, hi] = ci;
     const hasCi = lo > 0 && hi > 0;
@@ -207,7 +234,7 @@ export function renderCurve(el, { points, groups, fit, title, others = [] }, onW
       showgrid: true,
       gridcolor: '#f1f5f9',
     },
-    yaxis: { title: { text: 'Predicted OD450' }, rangemode: 'tozero', zeroline: false, gridcolor: '#f1f5f9' },
+    yaxis: { title: { text: unit }, rangemode: 'tozero', zeroline: false, gridcolor: '#f1f5f9' },
     legend: { orientation: 'h', y: -0.22, x: 0 },
     margin: { l: 60, r: 20, t: 40, b: 70 },
     shapes,

@@ -1,9 +1,23 @@
-// A small pool of scoring workers (worker.js): one job per worker at a time, jobs queued in order.
-// No DOM. Each worker loads TF.js, its own copy of the model, and runs one inference thread.
+// A pool of scoring workers (worker.js). Each worker holds a model (a shared backbone + a head) and runs one
+// inference thread; it is given up to PIPELINE_DEPTH jobs at a time, so that it decodes the next image while
+// it runs the model on the current one. Jobs are handed out in order. No DOM.
 
-/** Default pool size: one worker per core, at least 1, at most 4 (each holds a model and a decoded image). */
-export function defaultPoolSize() {
-  return Math.max(1, Math.min(navigator.hardwareConcurrency || 2, 4));
+/** Jobs a worker holds at once: one in inference, the next being decoded. */
+export const PIPELINE_DEPTH = 2;
+/** At most this many workers: each holds its own copy of the model (9 MB of float32 weights, plus TF.js). */
+export const MAX_WORKERS = 8;
+
+/**
+ * Workers for this machine: one per logical core (navigator.hardwareConcurrency) on the CPU — each runs one
+ * wasm inference thread, and WebCodecs decodes on the browser's own threads — at most MAX_WORKERS; two on a
+ * GPU, which runs one model at a time anyway (one worker prepares images while the other's are on the GPU).
+ *
+ * @param {string} backend  the engine chosen (model.chooseBackend)
+ */
+export function defaultPoolSize(backend = 'wasm') {
+  const cores = navigator.hardwareConcurrency || 2;
+  if (backend === 'webgl') return 2;
+  return Math.max(1, Math.min(cores, MAX_WORKERS));
 }
 
 export class WorkerPool {
@@ -14,36 +28,44 @@ export class WorkerPool {
     this.size = size;
     this.workerUrl = workerUrl;
     this.workers = [];
-    this.idle = [];
+    this.busy = new Map(); // worker → jobs it holds
+    this.ready = new Set(); // workers that hold the current model
+    this.generation = 0; // of the current model (load calls)
     this.queue = [];
     this.pending = new Map(); // job id → {resolve, reject, worker}
     this.nextId = 1;
-    this.info = null;
   }
 
   /**
-   * (Re)start the workers with a model. Queued jobs are rejected.
+   * Load a model into every worker (starting them the first time). Queued jobs are rejected; jobs a worker
+   * already holds finish first (with the model they were sent for). The first worker loads alone and starts
+   * on the queue as soon as it holds the model; the others then load it from the browser's cache (not a
+   * second download) and join as each is ready.
    *
-   * @param {{modelUrl: string, size: number, backend: string, wasmPath: string}} config
-   * @returns {Promise<{backend: string, hasFeatures: boolean, numTensors: number}>}  what the first worker reports
+   * @param {{backend: string, wasmPath: string, model: object}} config  model: see worker.js 'load'
+   * @returns {Promise<{backend: string, check: object, fellBack: object|null, numTensors: number}>}  what
+   *   the first worker reports
    */
-  async start(config) {
-    this.terminate();
-    this.workers = Array.from({ length: this.size }, () => {
-      const w = new Worker(this.workerUrl, { type: 'module', name: 'nostain-scorer' });
-      w.onmessage = (e) => this.#settle(e.data);
-      w.onerror = (e) => this.#fail(w, new Error(`worker failed: ${e.message || 'could not start'}`));
-      return w;
-    });
-    const ready = await Promise.all(this.workers.map((w) => this.#send(w, { type: 'init', ...config })));
-    this.idle = [...this.workers];
-    this.info = ready[0];
-    this.#pump();
-    return this.info;
+  async load(config) {
+    this.#rejectQueued(new Error('scoring stopped (the model changed)'));
+    const generation = ++this.generation;
+    this.ready.clear(); // nothing is handed out to a worker until it holds the new model
+    if (!this.workers.length) this.#startWorkers();
+    const [first, ...others] = this.workers;
+    const info = await this.#send(first, { type: 'load', ...config });
+    if (generation !== this.generation) return info; // another model was asked for meanwhile
+    this.#join(first);
+    for (const worker of others) {
+      this.#send(worker, { type: 'load', ...config }).then(
+        () => generation === this.generation && this.#join(worker),
+        (err) => console.error('a scoring worker could not load the model; the others go on', err),
+      );
+    }
+    return info;
   }
 
   /**
-   * Score one file in the next free worker.
+   * Score one file in the next worker with room.
    *
    * @param {File} file
    * @returns {Promise<object>}  the worker's 'result' or 'problem' message
@@ -56,7 +78,7 @@ export class WorkerPool {
   }
 
   /**
-   * Occlusion map of one file in the next free worker (jumps the queue: a person is waiting for it).
+   * Occlusion map of one file in the next worker with room (jumps the queue: a person is waiting for it).
    *
    * @param {File} file
    * @param {{grid?: number, batch?: number}} [options]
@@ -69,31 +91,48 @@ export class WorkerPool {
     });
   }
 
-  /** Stop every worker and reject what is queued or running. */
-  terminate() {
-    const stopped = new Error('scoring stopped (the model changed or the page reset)');
-    for (const job of this.queue) job.reject(stopped);
-    for (const job of this.pending.values()) job.reject(stopped);
-    for (const w of this.workers) w.terminate();
-    this.queue = [];
-    this.pending.clear();
-    this.workers = [];
-    this.idle = [];
+  #startWorkers() {
+    this.workers = Array.from({ length: this.size }, () => {
+      const w = new Worker(this.workerUrl, { type: 'module', name: 'nostain-scorer' });
+      w.onmessage = (e) => this.#settle(e.data);
+      w.onerror = (e) => this.#fail(w, new Error(`worker failed: ${e.message || 'could not start'}`));
+      this.busy.set(w, 0);
+      return w;
+    });
   }
 
+  #join(worker) {
+    this.ready.add(worker);
+    this.#pump();
+  }
+
+  #rejectQueued(err) {
+    for (const job of this.queue) job.reject(err);
+    this.queue = [];
+  }
+
+  /** Hand queued jobs to the least busy workers that hold the model, up to PIPELINE_DEPTH each. */
   #pump() {
-    while (this.idle.length && this.queue.length) {
-      const worker = this.idle.shift();
+    while (this.queue.length) {
+      let worker = null;
+      for (const w of this.ready) {
+        const n = this.busy.get(w);
+        if (n < PIPELINE_DEPTH && (!worker || n < this.busy.get(worker))) worker = w;
+      }
+      if (!worker) return;
       const job = this.queue.shift();
+      this.busy.set(worker, this.busy.get(worker) + 1);
+      const done = () => {
+        if (this.busy.has(worker)) this.busy.set(worker, this.busy.get(worker) - 1);
+        this.#pump();
+      };
       this.#send(worker, job.message).then(
         (msg) => {
-          this.idle.push(worker);
-          this.#pump();
+          done();
           job.resolve(msg);
         },
         (err) => {
-          this.idle.push(worker);
-          this.#pump();
+          done();
           job.reject(err);
         },
       );

@@ -1,4 +1,4 @@
-// Scoring wells: the worker pool's lifecycle (load a model into every worker, restart it for another model),
+// Scoring wells: the worker pool's lifecycle (load a model into every worker, then another model's head),
 // sending queued wells to it, applying the results to the wells, timing each run, and occlusion maps on
 // request. Talks to the page only through the engine badge and page errors (ui.js) and its hooks.
 import { defaultPoolSize, WorkerPool } from './pool.js';
@@ -44,9 +44,11 @@ export class Scorer {
   }
 
   /**
-   * Load a model into the workers (restarting them) unless it is already there, then score its queued wells.
+   * Load a model into the workers unless it is already there (they keep a shared backbone: switching
+   * between models on it loads only the head), then score its queued wells.
    *
-   * @param {object} card  the model's card (model_url, input.size, name, version)
+   * @param {object} card  the model's card (backbone_url + head_url, or model_url; input.size, name,
+   *   version, verification.reference)
    * @returns {Promise<object>}  what the first worker reports; rejects (after showing why) when it fails
    */
   async load(card) {
@@ -54,35 +56,11 @@ export class Scorer {
     const generation = ++this.#generation;
     for (const c of this.#curves()) for (const w of c.wells) if (w.status === 'scoring') w.status = 'queued';
     this.#run = null; // a run cut short by a model change never completes
-    this.#pool?.terminate();
-    this.#pool ??= new WorkerPool({ size: defaultPoolSize() });
-    const backend = this.#backend;
-    ui.showBackend(`loading ${card.name}…`, backend.reason);
-    const promise = this.#pool
-      .start({
-        modelUrl: card.model_url,
-        size: card.input.size,
-        backend: backend.backend,
-        wasmPath: WASM_PATH,
-      })
-      .then((info) => {
-        if (generation !== this.#generation) return info;
-        const where =
-          info.backend === 'webgl'
-            ? 'GPU'
-            : backend.backend === 'webgl'
-              ? 'CPU: the GPU backend failed'
-              : 'CPU, no GPU found';
-        const size = this.#pool.size;
-        ui.showBackend(
-          `${info.backend} (${where}) · ${size} worker${size > 1 ? 's' : ''}`,
-          `${backend.reason}. Model ${card.name} v${card.version} loaded in each worker.`,
-        );
-        Object.assign(this.#debug, { backend: info.backend, modelError: null });
-        this.#setReady(true);
-        this.#debug.numTensors.push({ model: card.id, after: 'warm-up', n: info.numTensors });
-        return info;
-      });
+    ui.showBackend(`loading ${card.name}…`, 'loading the model');
+    const promise = this.#start(card).then(({ info, backend, size }) => {
+      if (generation === this.#generation) this.#showEngine(card, info, backend, size);
+      return info;
+    });
     this.#loaded = { modelId: card.id, generation, promise };
     this.#setReady(false);
     try {
@@ -98,6 +76,55 @@ export class Scorer {
     }
     this.schedule();
     return promise;
+  }
+
+  /** Start the pool (once, sized for the chosen engine) and load the card's model into it. */
+  async #start(card) {
+    const backend = this.#backend;
+    this.#pool ??= new WorkerPool({ size: defaultPoolSize(backend.backend) });
+    const info = await this.#pool.load({
+      backend: backend.backend,
+      wasmPath: WASM_PATH,
+      model: {
+        backboneUrl: card.backbone_url,
+        headUrl: card.head_url,
+        headFormat: card.head?.format,
+        modelUrl: card.model_url,
+        size: card.input.size,
+        reference: card.verification?.reference ?? null,
+      },
+    });
+    return { info, backend, size: this.#pool.size };
+  }
+
+  /** The engine badge: which engine runs the model, why, and how it compares with the export check. */
+  #showEngine(card, info, backend, size) {
+    const gpu = info.backend === 'webgl';
+    const where = gpu
+      ? 'GPU'
+      : info.fellBack
+        ? `CPU: the GPU (${info.fellBack.backend}) did not reproduce the export check`
+        : backend.backend !== 'wasm'
+          ? 'CPU: the GPU backend failed'
+          : 'CPU, no GPU found';
+    const { check } = info;
+    const parity =
+      check.expected === null
+        ? 'This model carries no reference value to check the engine against.'
+        : `Reference input: OD450 ${check.od450.toFixed(6)} here, ${check.expected.toFixed(6)} in the ` +
+          `export check (|Δ| ${check.diff.toExponential(1)}, allowed ${check.tolerance}).`;
+    ui.showBackend(
+      `${info.backend} (${where}) · ${size} worker${size > 1 ? 's' : ''}`,
+      `${backend.reason}. Model ${card.name} v${card.version} loaded in each worker. ${parity}`,
+    );
+    Object.assign(this.#debug, {
+      backend: info.backend,
+      modelError: null,
+      engineCheck: check,
+      workers: size,
+    });
+    this.#setReady(true);
+    this.#debug.numTensors.push({ model: card.id, after: 'warm-up', n: info.numTensors });
   }
 
   /** Send every queued well whose curve uses the loaded model to the workers. */

@@ -1,5 +1,6 @@
-// The session's data: curves, their wells and fits, and the requests sent to /api/fit and /api/report.csv.
-// Pure functions on plain objects (no DOM, no TF.js, no fetch), so the page's logic can be tested alone.
+// The session's data: curves, their wells and fits, and the requests sent to /api/fit, /api/report.csv (.zip)
+// and /api/timecourse. Pure functions on plain objects (no DOM, no TF.js, no fetch), so the page's logic can
+// be tested alone.
 import {
   groupReplicates,
   parseNameConcentration,
@@ -27,6 +28,9 @@ export function checkLimits(limits) {
   }
   return limits;
 }
+
+/** Control kinds the user can give a well in the table; vehicle wells are the wells at 0 µM. */
+export const CONTROL_KINDS = ['blank', 'kill'];
 
 /** Text cut to `n` characters (the last one an ellipsis), so the server accepts it. */
 const clip = (text, n) => (text.length > n ? `${text.slice(0, n - 1)}…` : text);
@@ -62,6 +66,7 @@ export function newCurve({ id, card = null, label = '' }) {
     fitKey: null,
     fitError: null,
     notes: [], // plain-words notes for the report (e.g. a warning that the images do not fit the model)
+    readTimeH: null, // hours after treatment the plate was read (time courses, GR); null = not given
   };
 }
 
@@ -92,6 +97,9 @@ export function newWell({ id, file }) {
     trustFlags: [], // plain-words out-of-distribution flags (judgement.flags)
     problem: null, // {kind, message} for files that cannot be scored
     excluded: false,
+    control: null, // 'blank' | 'kill' | null (a treated well, or vehicle at 0 µM)
+    outlierExempt: false, // the user undid the outlier test's flag: it stays in the fit
+    outlierReason: null, // why the outlier test flagged it, kept when the user accepts the flag
     timings: null,
   };
 }
@@ -153,42 +161,139 @@ export function concentrationOf(well, curve, lines = plateLines(curve).lines) {
   return { um: null, source: null, note };
 }
 
-/** Wells with a prediction and a concentration: {well, um, source, note}[] (excluded ones included). */
+/**
+ * Wells with a prediction and a concentration, or marked blank/kill (whose concentration is not used):
+ * {well, um, source, note}[] (excluded ones included).
+ */
 export function scoredWells(curve) {
   const { lines } = plateLines(curve);
   return curve.wells
     .filter((w) => w.status === 'done')
-    .map((w) => ({ well: w, ...concentrationOf(w, curve, lines) }))
+    .map((w) => {
+      const c = concentrationOf(w, curve, lines);
+      return w.control && c.um === null
+        ? { well: w, um: 0, source: 'control', note: null }
+        : { well: w, ...c };
+    })
     .filter((x) => x.um !== null);
 }
 
+/** The wells /api/fit gets, in request order: the scored wells the user did not exclude. */
+export function fittedWells(curve) {
+  return scoredWells(curve).filter((x) => !x.well.excluded);
+}
+
 /**
- * The curve as /api/fit wants it (non-excluded wells), or null when nothing can be fitted yet.
+ * The curve as /api/fit wants it (non-excluded wells), or null when nothing can be fitted yet. Control
+ * kinds, well IDs, the wells the user kept despite the outlier test, and time-zero reads are sent only when
+ * some well has one.
  *
  * @param {object} curve
  * @param {object} limits  see checkLimits
+ * @param {Map<string, number>|null} [timeZero]  well ID → OD450 at the time of treatment (timeZeroReads)
  * @returns {{label: string, concentrations_um: number[], responses: number[], fix_top: number|null,
- *   fix_bottom: number|null}|null}
+ *   fix_bottom: number|null, controls?: (string|null)[], well_ids?: string[], outlier_exempt?: boolean[],
+ *   time_zero?: (number|null)[]}|null}
  */
-export function fitRequestCurve(curve, limits) {
-  const kept = scoredWells(curve).filter((x) => !x.well.excluded);
+export function fitRequestCurve(curve, limits, timeZero = null) {
+  const kept = fittedWells(curve);
   if (!kept.length) return null;
-  return {
+  const request = {
     label: clip(curve.label, limits.max_label_length),
     concentrations_um: kept.map((x) => x.um),
     responses: kept.map((x) => x.well.od450),
     fix_top: curve.fixTop,
     fix_bottom: curve.fixBottom,
   };
+  const wells = kept.map((x) => x.well);
+  if (wells.some((w) => w.control)) request.controls = wells.map((w) => w.control);
+  if (wells.some((w) => w.well))
+    request.well_ids = wells.map((w) => w.well.slice(0, limits.max_well_id_length));
+  if (wells.some((w) => w.outlierExempt)) request.outlier_exempt = wells.map((w) => w.outlierExempt);
+  const zero = timeZero ? wells.map((w) => timeZero.get(w.well) ?? null) : [];
+  if (zero.some((v) => v !== null)) request.time_zero = zero;
+  return request;
 }
 
-/** Replicates per concentration of the non-excluded scored wells. */
+/**
+ * The /api/fit job of a curve: its request (with time-zero reads from the session) and the key that says
+ * whether a fit result belongs to the curve's current data and the page's analysis options.
+ *
+ * @param {object} curve
+ * @param {object[]} curves  the session's curves (for a time-zero read of the same plate)
+ * @param {object} limits  see checkLimits
+ * @param {object} options  the request's analysis options (results.js fitOptions)
+ * @returns {{request: object, key: string}|null}  null when nothing can be fitted yet
+ */
+export function fitJob(curve, curves, limits, options) {
+  const request = fitRequestCurve(curve, limits, timeZeroReads(curve, curves));
+  return request ? { request, key: JSON.stringify([request, options]) } : null;
+}
+
+/** Replicates per concentration of the non-excluded scored wells that are not blank or kill controls. */
 export function replicates(curve) {
   return groupReplicates(
-    scoredWells(curve)
-      .filter((x) => !x.well.excluded)
+    fittedWells(curve)
+      .filter((x) => !x.well.control)
       .map((x) => ({ um: x.um, value: x.well.od450 })),
   );
+}
+
+/**
+ * The same plate read at the time of treatment: another curve of the session read at 0 h, when this one
+ * was read later. Wells are matched by well ID.
+ *
+ * @param {object} curve
+ * @param {object[]} curves  the session's curves
+ * @returns {Map<string, number>|null}  well ID → predicted OD450 at time zero
+ */
+export function timeZeroReads(curve, curves) {
+  if (!(curve.readTimeH > 0)) return null;
+  const zero = curves.find((c) => c !== curve && c.readTimeH === 0);
+  if (!zero) return null;
+  const reads = new Map(
+    zero.wells.filter((w) => w.status === 'done' && w.well).map((w) => [w.well, w.od450]),
+  );
+  return reads.size ? reads : null;
+}
+
+/**
+ * One plate read at several times (the session's curves with a read time, matched by well ID) as
+ * /api/timecourse wants it, or null when fewer than two reads share wells. Concentrations and controls come
+ * from the latest read.
+ *
+ * @param {object[]} curves
+ * @param {object} limits  see checkLimits
+ * @returns {{label: string, times_h: number[], concentrations_um: number[], values: number[][],
+ *   controls: (string|null)[], well_ids: string[], blank_level?: number}|null}
+ */
+export function timeCourseRequest(curves, limits) {
+  const reads = curves
+    .filter((c) => c.readTimeH !== null && c.readTimeH >= 0)
+    .sort((a, b) => a.readTimeH - b.readTimeH);
+  const times = [...new Set(reads.map((c) => c.readTimeH))];
+  if (times.length < 2 || times.length !== reads.length) return null;
+  const byWell = reads.map(
+    (c) => new Map(c.wells.filter((w) => w.status === 'done' && w.well).map((w) => [w.well, w])),
+  );
+  const last = reads[reads.length - 1];
+  const layout = new Map(
+    scoredWells(last)
+      .filter((x) => x.well.well)
+      .map((x) => [x.well.well, x]),
+  );
+  const ids = [...layout.keys()].filter((id) => byWell.every((m) => m.has(id)));
+  if (!ids.some((id) => layout.get(id).um === 0 && !layout.get(id).well.control)) return null;
+  const request = {
+    label: clip(last.label, limits.max_label_length),
+    times_h: times,
+    concentrations_um: ids.map((id) => layout.get(id).um),
+    values: byWell.map((m) => ids.map((id) => m.get(id).od450)),
+    controls: ids.map((id) => layout.get(id).well.control),
+    well_ids: ids.map((id) => id.slice(0, limits.max_well_id_length)),
+  };
+  if (!request.controls.some(Boolean)) request.blank_level = 0;
+  return request;
 }
 
 /**
@@ -200,6 +305,9 @@ export function replicates(curve) {
  */
 export function wellFlags(entry, limits) {
   const flags = [...(entry.well.trustFlags ?? []), ...entry.well.warnings];
+  if (entry.well.excluded && entry.well.outlierReason)
+    flags.push(`excluded as an outlier (ROUT-like test, accepted): ${entry.well.outlierReason}`);
+  if (entry.well.outlierExempt) flags.push('flagged by the outlier test; kept in the fit by the user');
   if (entry.source) flags.push(`concentration from ${entry.source}`);
   if (entry.note) flags.push(entry.note);
   return flags.slice(0, limits.max_flags_per_well).map((f) => clip(f, limits.max_label_length));
@@ -210,9 +318,10 @@ export function wellFlags(entry, limits) {
  *
  * @param {object} curve
  * @param {object} limits  see checkLimits
+ * @param {Map<string, number>|null} [timeZero]  well ID → OD450 at the time of treatment (timeZeroReads)
  * @returns {{curve: object|null, skipped: string|null}}
  */
-export function reportCurve(curve, limits) {
+export function reportCurve(curve, limits, timeZero = null) {
   const label = (text) => clip(text, limits.max_label_length);
   const entries = scoredWells(curve);
   if (!entries.length) return { curve: null, skipped: `${curve.label}: no scored well with a concentration` };
@@ -248,6 +357,9 @@ export function reportCurve(curve, limits) {
         od450: e.well.od450,
         excluded: e.well.excluded,
         flags: wellFlags(e, limits),
+        control: e.well.control,
+        outlier_exempt: e.well.outlierExempt,
+        time_zero_od450: timeZero?.get(e.well.well) ?? null,
       })),
       fix_top: curve.fixTop,
       fix_bottom: curve.fixBottom,

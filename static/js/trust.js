@@ -5,6 +5,18 @@ import { fetchModelCard } from './api.js';
 import { curveWarning, judgeWell } from './ood.js';
 import { curveCounts } from './session.js';
 
+/** The backbone a card's features come from: its weights' fingerprint and its input size (px). */
+function backboneKey(card) {
+  const fingerprint = card?.backbone?.fingerprint ?? card?.ood?.backbone_fingerprint;
+  return fingerprint ? `${fingerprint}|${card.input?.size}` : null;
+}
+
+/** True when two models compute their features with the same backbone (same weights, same input size). */
+function sameBackbone(a, b) {
+  const key = backboneKey(a);
+  return key !== null && key === backboneKey(b);
+}
+
 export class TrustCheck {
   #cards;
   #onCardRead;
@@ -26,7 +38,7 @@ export class TrustCheck {
     if (!this.#reads.has(card.id)) {
       this.#reads.set(
         card.id,
-        fetchModelCard(card.model_url)
+        fetchModelCard(card.card_url ?? card.model_url)
           .then((full) => {
             card.ood = full.ood ?? null;
           })
@@ -51,13 +63,7 @@ export class TrustCheck {
     const ood = this.oodOf(card);
     const scored = curve.wells.filter((w) => w.status === 'done');
     // Other bundled models on the same backbone: a well that one of them describes better is flagged too.
-    const rivals = this.#cards.filter(
-      (c) =>
-        c !== card &&
-        c.ood?.features &&
-        ood?.backbone_fingerprint &&
-        c.ood.backbone_fingerprint === ood.backbone_fingerprint,
-    );
+    const rivals = this.#cards.filter((c) => c !== card && c.ood?.features && sameBackbone(c, card));
     const judgeKey = `${card?.id}|${rivals.map((c) => c.id).join(',')}`;
     for (const w of scored) {
       if (!ood || w.judgedWith === judgeKey) continue;

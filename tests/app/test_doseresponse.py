@@ -354,6 +354,32 @@ def test_replicates_give_the_estimates_of_the_concentration_means():
     assert by_well.df == conc.size - 4 and by_mean.df == levels.size - 4
 
 
+def test_unbalanced_replicates_report_the_statistics_of_the_wells():
+    # the fit runs on one weighted column per concentration; what it reports must be about the wells
+    rng = np.random.default_rng(5)
+    conc = np.repeat(np.r_[0.0, PAPER_CONC_UM], rng.integers(1, 7, PAPER_CONC_UM.size + 1))
+    y = _simulate(conc, sd=0.06, seed=5)
+    fit = fit_hill(conc, y, fix_bottom=0.05)
+    residuals = y - fit.eval(conc)
+    assert fit.rss == pytest.approx(float(residuals @ residuals), rel=1e-12)
+    assert fit.r2 == pytest.approx(1 - fit.rss / float(((y - y.mean()) ** 2).sum()), rel=1e-12)
+    assert fit.n_wells == conc.size and fit.df == conc.size - 3
+    assert fit.mean_response == pytest.approx(y.mean(), rel=1e-12)
+    # the optimum: no direction lowers the wells' RSS (central differences of the RSS vanish)
+    for name, step in (("top", 1e-6), ("hill_slope", 1e-6), ("ic50", 1e-8)):
+        up, down = ({**_params(fit), name: _params(fit)[name] + h} for h in (step, -step))
+        assert abs(_rss(conc, y, up) - _rss(conc, y, down)) < 1e-9
+
+
+def _params(fit: HillFit) -> dict:
+    return {"top": fit.top, "bottom": fit.bottom, "hill_slope": fit.hill, "ic50": fit.ic50_um}
+
+
+def _rss(conc, y, params: dict) -> float:
+    r = y - hill(conc, params["top"], params["bottom"], params["hill_slope"], params["ic50"])
+    return float(r @ r)
+
+
 def test_zero_concentration_controls_inform_top_and_are_kept():
     treated = np.repeat(PAPER_CONC_UM[3:], 4)  # 0.01–100 µM: the upper plateau is barely seen
     y_treated = _simulate(treated, top=1.5, bottom=0.1, hill_slope=1.0, ic50=0.05, sd=0.02)
@@ -403,6 +429,30 @@ def test_batch_fit_equals_single_fits_on_hundreds_of_random_curves():
             if a is not None:
                 assert a == pytest.approx(b, rel=1e-6, abs=1e-12)
     assert {"ok", "no_effect", "ic50_below_range"} <= statuses  # the mix exercises the fallback too
+
+
+def test_single_fit_is_the_batch_fit_to_the_last_digit():
+    curves, bottoms = _random_curves(60, seed=3)
+    many = fit_hill_many(curves, fix_bottom=bottoms)
+    for (conc, y), fix_bottom, batch in zip(curves, bottoms, many, strict=True):
+        assert fit_hill(conc, y, fix_bottom=fix_bottom) == batch
+
+
+@pytest.mark.parametrize("ic50", [0.3, 500.0, 1e-6])
+def test_a_rising_curve_is_the_mirror_image_of_the_falling_one(ic50):
+    # K − y of a falling curve is a rising one: top' = K − bottom, bottom' = K − top, hill' = −hill; the
+    # IC50s far outside the range go through the multi-start, which tries positive slopes only
+    conc = _design()
+    y = _simulate(conc, top=1.3, bottom=0.2, hill_slope=1.4, ic50=ic50, sd=0.04, seed=2)
+    falling, rising = fit_hill(conc, y), fit_hill(conc, 2.0 - y)
+    assert rising.status == falling.status
+    assert np.sign(rising.hill) == -np.sign(falling.hill)
+    assert rising.hill == pytest.approx(-falling.hill, rel=1e-6)
+    assert rising.top == pytest.approx(2.0 - falling.bottom, rel=1e-6)
+    assert rising.bottom == pytest.approx(2.0 - falling.top, rel=1e-6)
+    assert rising.rss == pytest.approx(falling.rss, rel=1e-9)
+    if falling.ic50_um is not None:
+        assert rising.ic50_um == pytest.approx(falling.ic50_um, rel=1e-6)
 
 
 def test_batch_keeps_order_and_handles_insufficient_and_mixed_lengths():

@@ -12,7 +12,7 @@ from app.fitting import (
     check_limits,
     fit_curves,
     fit_report,
-    fit_results,
+    fit_response,
 )
 from app.schemas import FitRequest, ReportRequest
 
@@ -40,10 +40,35 @@ def test_fit_results_are_the_engines_with_the_label_first() -> None:
     request = FitRequest.model_validate(
         {"curves": [{"label": "A549", "concentrations_um": CONC, "responses": RESP}]}
     )
-    (result,) = fit_results(request, SETTINGS)
+    response = fit_response(request, SETTINGS)
+    (result,) = response["results"]
+    engine = fit_hill_many([(CONC, RESP)])[0]
     assert next(iter(result)) == "label" and result["label"] == "A549"
-    assert result == {"label": "A549", **fit_hill_many([(CONC, RESP)])[0].to_dict(curve_points=7)}
+    assert result == {"label": "A549", **engine.to_dict(curve_points=7, methods=False)}
+    assert len(result["curve"]["concentrations_um"]) == 7  # the server's default (NOSTAIN_CURVE_POINTS)
     assert result["ic50_um"] == pytest.approx(fit_hill(CONC, RESP).ic50_um, rel=1e-6)
+    # the method texts, the same for every curve, come once per response
+    assert response["methods"] == {"se_method": engine.se_method, "ci_method": engine.ci_method}
+    assert "se_method" not in result and "ci_method" not in result
+
+
+@pytest.mark.parametrize(("asked", "points"), [(None, 0), (2, 2), (100, 100)])
+def test_the_curve_comes_only_when_asked(asked: int | None, points: int) -> None:
+    curves = [{"label": "A549", "concentrations_um": CONC, "responses": RESP}]
+    request = FitRequest.model_validate({"curves": curves, "curve_points": asked})
+    (result,) = fit_response(request, Settings())["results"]
+    if points:
+        grid, fitted = result["curve"]["concentrations_um"], result["curve"]["responses"]
+        assert len(grid) == len(fitted) == points
+        assert grid[0] == pytest.approx(0.01) and grid[-1] == pytest.approx(100.0)
+        assert fitted == pytest.approx(fit_hill(CONC, RESP).eval(grid).tolist(), rel=1e-12)
+    else:
+        assert "curve" not in result
+
+
+def test_a_curve_of_one_point_is_refused() -> None:
+    with pytest.raises(ValueError, match="curve_points must be 0"):
+        Settings(curve_points=1)
 
 
 def test_report_fits_its_included_wells_only() -> None:

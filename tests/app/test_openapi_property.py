@@ -3,10 +3,11 @@
 Schemathesis reads ``/openapi.json`` and generates requests for every operation: ones that fit the schema
 and ones that break it. Most schema-valid fit requests are still refused (a random list of concentrations
 rarely has as many entries as the list of responses), so valid dose-response curves, reports and model files
-are generated too, to reach the success paths. Every response must be no 5xx, carry a status that the
-document declares for its operation, and a content type and body that match what the document declares for
-that status; a request that breaks the schema must be refused with a 4xx. Derandomized (fixed seed), so
-CI sees the same cases every run.
+are generated too, to reach the success paths: plain fits and fits asking for every analysis option (with
+control wells, well IDs and time-zero reads), reports (CSV and zip), GR requests and time courses. Every
+response must be no 5xx, carry a status that the document declares for its operation, and a content type
+and body that match what the document declares for that status; a request that breaks the schema must be
+refused with a 4xx. Derandomized (fixed seed), so CI sees the same cases every run.
 """
 
 from __future__ import annotations
@@ -30,8 +31,9 @@ from app.config import ROOT
 from app.main import create_app
 
 #: Generated requests in one run, over every operation.
-N_CASES = 1_100
-#: Wall-clock budget of the run on a 2-core machine (measured: about 25 s).
+N_CASES = 1_600
+#: Wall-clock budget of the run on a 2-core machine (measured: 25 s for 1,100 plain cases; 59 s for these
+#: 1,600 with the analysis options, on cores loaded by other work).
 TIME_BUDGET_S = 90.0
 
 CHECKS = [
@@ -45,7 +47,11 @@ CHECKS = [
 SCHEMA = schemathesis.openapi.from_asgi("/openapi.json", create_app())
 FIT = SCHEMA["/api/fit"]["POST"]
 REPORT = SCHEMA["/api/report.csv"]["POST"]
+REPORT_ZIP = SCHEMA["/api/report.zip"]["POST"]
+GR = SCHEMA["/api/gr"]["POST"]
+TIMECOURSE = SCHEMA["/api/timecourse"]["POST"]
 MODEL_FILE = SCHEMA["/models/{model_id}/{filename}"]["GET"]
+BACKBONE_FILE = SCHEMA["/models/backbones/{backbone_id}/{filename}"]["GET"]
 
 #: A serial dilution as the page sends it (µM), vehicle controls at 0.
 DOSES_UM = [0.0, 0.0001, 0.001, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 100.0]
@@ -68,14 +74,65 @@ def curve_points(draw: st.DrawFn) -> tuple[list[float], list[float]]:
     return conc, [y + e for y, e in zip(hill, noise, strict=True)]
 
 
+#: The analysis options of the reports (their generated wells have no blank wells for % viability).
+REPORT_OPTIONS = {
+    "ic_percents": st.lists(st.sampled_from([10.0, 20.0, 50.0, 80.0, 90.0]), max_size=3),
+    "metrics": st.booleans(),
+    "outliers": st.booleans(),
+    "qc": st.booleans(),
+    "per_well": st.booleans(),
+    "score_range_um": st.sampled_from([[0.001, 10.0], [0.1, 100.0]]),
+}
+#: The analysis options of /api/fit, any subset.
+OPTIONS = st.fixed_dictionaries(
+    {}, optional={"fit_on": st.sampled_from(["response", "viability"]), **REPORT_OPTIONS}
+)
+
+
 @st.composite
-def fit_body(draw: st.DrawFn) -> dict:
-    """A ``POST /api/fit`` body whose curves have as many responses as concentrations."""
+def described(draw: st.DrawFn, conc: list[float], resp: list[float]) -> dict:
+    """A curve's wells with well IDs, controls (blank wells added) and time-zero reads, for the analysis."""
+    n_blank = draw(st.integers(0, 3))
+    conc, resp = conc + [0.0] * n_blank, resp + [draw(st.floats(0.0, 0.1)) for _ in range(n_blank)]
+    curve: dict = {"concentrations_um": conc, "responses": resp,
+                   "controls": [None] * (len(conc) - n_blank) + ["blank"] * n_blank,
+                   "well_ids": [f"{'ABCDEFGH'[i % 8]}{i // 8 + 1}" for i in range(len(conc))]}  # fmt: skip
+    if draw(st.booleans()):
+        curve["time_zero_level"] = draw(st.sampled_from([0.3, 2.0]))
+    return curve
+
+
+@st.composite
+def fit_body(draw: st.DrawFn, *, analysis: bool) -> dict:
+    """A ``POST /api/fit`` body whose curves have as many responses as concentrations; with ``analysis``,
+    it asks for some of the analysis options and its curves describe their wells."""
     curves = []
     for conc, resp in draw(st.lists(curve_points(), min_size=1, max_size=3)):
-        curves.append({"label": draw(TEXT), "concentrations_um": conc, "responses": resp,
-                       "fix_top": draw(FIXED), "fix_bottom": draw(FIXED)})  # fmt: skip
+        curve = draw(described(conc, resp)) if analysis else {"concentrations_um": conc, "responses": resp}
+        curves.append({"label": draw(TEXT), **curve, "fix_top": draw(FIXED), "fix_bottom": draw(FIXED)})
+    return {"curves": curves, **(draw(OPTIONS) if analysis else {})}
+
+
+@st.composite
+def gr_body(draw: st.DrawFn) -> dict:
+    """A ``POST /api/gr`` body: curves with vehicle wells, some blank wells and a time-zero level."""
+    curves = []
+    for conc, resp in draw(st.lists(curve_points(), min_size=1, max_size=2)):
+        curves.append({"label": draw(TEXT), **draw(described([0.0, *conc], [1.5, *resp]))})
+        curves[-1].setdefault("time_zero_level", 0.3)
     return {"curves": curves}
+
+
+@st.composite
+def timecourse_body(draw: st.DrawFn) -> dict:
+    """A ``POST /api/timecourse`` body: one plate growing over 2–4 reads, drug slowing it."""
+    conc = [0.0, 0.0, *draw(st.lists(st.sampled_from(DOSES_UM[1:]), min_size=1, max_size=12))]
+    times = sorted(draw(st.sets(st.sampled_from([0.0, 12.0, 24.0, 48.0, 72.0]), min_size=2, max_size=4)))
+    ic50 = draw(st.sampled_from([0.01, 1.0, 50.0]))
+    rate = [0.03 / (1 + x / ic50) for x in conc]
+    values = [[0.2 * 2 ** (k * t) + draw(st.floats(-0.01, 0.01)) for k in rate] for t in times]
+    return {"label": draw(TEXT), "times_h": times, "concentrations_um": conc, "values": values,
+            "blank_level": 0.0}  # fmt: skip
 
 
 @st.composite
@@ -96,24 +153,43 @@ def report_body(draw: st.DrawFn) -> dict:
         if draw(st.booleans()):
             curve["model"] = {"id": "a549-m", "name": "A549-M", "version": "1.0.0", "synthetic": True}
         curves.append(curve)
-    return {"title": draw(TEXT), "curves": curves}
+    return {"title": draw(TEXT), "curves": curves, **draw(st.fixed_dictionaries({}, optional=REPORT_OPTIONS))}
 
 
 def _bundled_files() -> list[dict[str, str]]:
     return [
-        {"model_id": folder.name, "filename": path.name}
+        {"model_id": folder.name, "filename": path.relative_to(folder).as_posix()}
         for folder in sorted((ROOT / "models").iterdir())
         if (folder / "card.json").is_file()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    ]
+
+
+def _bundled_backbone_files() -> list[dict[str, str]]:
+    return [
+        {"backbone_id": folder.name, "filename": path.name}
+        for folder in sorted((ROOT / "models" / "backbones").iterdir())
         for path in sorted(folder.iterdir())
     ]
 
 
-CASES = st.one_of(
-    *(SCHEMA.as_strategy(generation_mode=mode) for mode in GenerationMode),
-    fit_body().map(lambda body: FIT.Case(body=body)),
+#: The strategies a case is drawn from, each about as often: the schema's own cases (valid and invalid; twice,
+#: so that a third of the cases test the document itself), then valid bodies of every operation (fits and
+#: reports twice: their success paths are counted below).
+BRANCHES = [
+    *(SCHEMA.as_strategy(generation_mode=mode) for mode in GenerationMode for _ in range(2)),
+    fit_body(analysis=False).map(lambda body: FIT.Case(body=body)),
+    fit_body(analysis=True).map(lambda body: FIT.Case(body=body)),
     report_body().map(lambda body: REPORT.Case(body=body)),
+    report_body().map(lambda body: REPORT.Case(body=body)),
+    report_body().map(lambda body: REPORT_ZIP.Case(body=body)),
+    gr_body().map(lambda body: GR.Case(body=body)),
+    timecourse_body().map(lambda body: TIMECOURSE.Case(body=body)),
     st.sampled_from(_bundled_files()).map(lambda path: MODEL_FILE.Case(path_parameters=path)),
-)
+    st.sampled_from(_bundled_backbone_files()).map(lambda path: BACKBONE_FILE.Case(path_parameters=path)),
+]
+CASES = st.sampled_from(BRANCHES).flatmap(lambda branch: branch)
 
 
 @pytest.mark.slow
@@ -141,5 +217,8 @@ def test_every_response_matches_the_openapi_document() -> None:
     # the success paths were exercised, not only the errors
     assert statuses.get("POST /api/fit 200", 0) >= 100, statuses
     assert statuses.get("POST /api/report.csv 200", 0) >= 100, statuses
-    assert statuses.get("GET /models/{model_id}/{filename} 200", 0) >= 10, statuses
+    for endpoint in ("/api/report.zip", "/api/gr", "/api/timecourse"):
+        assert statuses.get(f"POST {endpoint} 200", 0) >= 50, statuses
+    assert statuses.get("GET /models/{model_id}/{filename} 200", 0) >= len(_bundled_files()), statuses
+    assert statuses.get("GET /models/backbones/{backbone_id}/{filename} 200", 0) >= 3, statuses
     assert elapsed < TIME_BUDGET_S, f"{sum(statuses.values())} cases took {elapsed:.0f} s"

@@ -3,10 +3,12 @@
 The fixture model is a MobileNetV2 (alpha 0.35, input 96 px) with random, seeded backbone weights whose
 batch-norm statistics are calibrated on the fixture images, and a head solved by ridge regression so that
 its predicted OD450 follows a known Hill curve of the images' concentrations. It is exported with
-:func:`training.export.export_tfjs` exactly as real models are. Building it takes ~20 s of TensorFlow, so it
-is cached in ``.cache/e2e/`` under a key that changes with this file and the training code it uses; the
-Keras predictions of every fixture image (``training.preprocess.preprocess`` + ``model.predict``) are cached
-with it, so a cached run needs no TensorFlow at all. ``NOSTAIN_E2E_REBUILD=1`` forces a rebuild.
+:func:`training.export.export_tfjs` exactly as real models are (``models/backbones/<id>/`` + the model's
+head and card, verified in Chromium); the second fixture model is another card on the same backbone.
+Building it takes ~30 s, so it is cached in ``.cache/e2e/`` under a key that changes with this file and the
+training code it uses; the Keras predictions of every fixture image (``training.preprocess.preprocess`` +
+``model.predict``) are cached with it, so a cached run needs no TensorFlow at all.
+``NOSTAIN_E2E_REBUILD=1`` forces a rebuild.
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ import subprocess
 import sys
 import time
 import urllib.request
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -197,21 +198,18 @@ def _build(out: Path) -> None:
     predicted = model.predict(inputs, verbose=0)[:, 0]
     r2 = 1.0 - float(np.sum((predicted - targets) ** 2) / np.sum((targets - targets.mean()) ** 2))
     models = out / "models"
-    with warnings.catch_warnings():  # "not verified": the tests compare the browser with Keras themselves
-        warnings.simplefilter("ignore", UserWarning)
-        export_tfjs(model, models / MODEL_A, _card(MODEL_A, "Fixture-A", evaluation=None), verify=False)
+    # Verified like a real export: the card then carries the reference OD450 the page checks its engine with.
+    export_tfjs(model, models / MODEL_A, _card(MODEL_A, "Fixture-A", evaluation=None), inputs=inputs[:4])
     evaluation = {
         "test_r2": r2,
         "n_test_images": len(names),
         "n_test_series": 3,
         "ic50_log10_error_median": None,
     }
-    shutil.copytree(models / MODEL_A, models / MODEL_B)
+    shutil.copytree(models / MODEL_A, models / MODEL_B)  # a second head on the same backbone
     card_b = json.loads((models / MODEL_B / "card.json").read_text(encoding="utf-8"))
-    card_b.update(_card(MODEL_B, "Fixture-B", evaluation=evaluation))
-    (models / MODEL_B / "card.json").write_text(
-        json.dumps(card_b, indent=2, ensure_ascii=False), encoding="utf-8"
-    )
+    card_b.update(_card(MODEL_B, "Fixture-B", evaluation=evaluation), backbone=card_b["backbone"])
+    (models / MODEL_B / "card.json").write_text(json.dumps(card_b, ensure_ascii=False), encoding="utf-8")
     for name, od in zip(names, predicted, strict=True):
         plate[name]["keras_od450"] = float(od)
     predict = keras_predictor(model)
@@ -247,6 +245,7 @@ def _cache_key() -> str:
         ROOT / "training" / "export.py",
         ROOT / "training" / "preprocess.py",
         ROOT / "training" / "attribution.py",
+        ROOT / "training" / "tfjs_check.py",
     ):
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]

@@ -4,7 +4,8 @@ Each well of ``ATTRIBUTED_WELLS`` is uploaded, scored and its thumbnail clicked,
 the page computes (in its worker, with the fixture model's TF.js graph) is compared with the map
 training.attribution computed with the Keras model when the fixture was built (cached in plate.json, so this
 test needs no TensorFlow). The wells are uploaded as lossless PNGs of the fixture JPEGs as Pillow decodes
-them: the page then sees the very pixels training sees (decoding parity is test_preprocess_parity.py's job).
+them for the model (at the decode rule's reduced scale): the page then sees the very pixels training sees
+(decoding parity is test_preprocess_parity.py's job).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from PIL import Image
 from tests.e2e.conftest import (
     ATTRIBUTED_WELLS,
     ATTRIBUTION_GRID,
+    INPUT_SIZE,
     Fixture,
     Server,
     open_app,
@@ -42,7 +44,7 @@ def test_page_occlusion_maps_equal_training_attribution(
     uploads = []
     for name in ATTRIBUTED_WELLS:
         png = tmp_path / Path(name).with_suffix(".png").name
-        Image.fromarray(load_rgb(fixture.plate_dir / name)).save(png)
+        Image.fromarray(load_rgb(fixture.plate_dir / name, reduce_for=INPUT_SIZE)).save(png)
         uploads.append(png)
     open_app(page, server)
     page.set_input_files("#file-input", [str(p) for p in uploads])

@@ -60,7 +60,10 @@ def test_train_evaluate_cv_export_and_load_in_the_browser(tiny_data, tmp_path, m
     assert cli([*args, "--evaluation", str(evaluation / "evaluation.json")]) == 0
     card = json.loads((models / "tiny-m" / "card.json").read_text())
     assert card["synthetic"] is True and "synthetic" in card["summary"]
-    assert card["format"] == "tfjs_graph_model" and card["outputs"] == ["od450", "features"]
+    assert card["schema"] == "nostain.model-card/2" and card["head"]["format"] == "tfjs_graph_model"
+    backbone = models / "backbones" / card["backbone"]["id"]
+    described = json.loads((backbone / "backbone.json").read_text())
+    assert described["fingerprint"] == card["backbone"]["fingerprint"]
     assert card["evaluation"]["n_test_images"] == 11
     assert card["verification"]["max_abs_diff_od450"] <= 1e-3
     assert card["weights_origin"].startswith("random")
@@ -71,13 +74,13 @@ def test_train_evaluate_cv_export_and_load_in_the_browser(tiny_data, tmp_path, m
     registry = load_registry(models)
     assert [m.id for m in registry.models] == ["tiny-m"] and not registry.problems
 
-    # Load the exported model.json back (TF.js in Chromium) on a real image of the data set.
+    # Load the exported backbone + head back (TF.js in Chromium) on a real image of the data set.
     from training.preprocess import preprocess
     from training.runs import load_run
     from training.tfjs_check import run_in_browser
 
     image = sorted(tiny_data.rglob("*.jpg"))[0]
     pixels = preprocess(image, 32)[None]
-    browser = run_in_browser(models / "tiny-m", pixels, format="graph")
+    browser = run_in_browser(backbone, pixels, head_dir=models / "tiny-m" / "head")
     model, _ = load_run(run)
     np.testing.assert_allclose(browser.outputs[0], model.predict(pixels, verbose=0), atol=1e-3)

@@ -27,7 +27,7 @@ def test_fit_returns_the_contract_fields_in_request_order(client: TestClient) ->
         conc, resp = hill_curve(ic50)
         curves.append({"label": label, "concentrations_um": conc, "responses": resp,
                        "fix_top": None, "fix_bottom": None})  # fmt: skip
-    r = client.post("/api/fit", json={"curves": curves})
+    r = client.post("/api/fit", json={"curves": curves, "curve_points": 100})
     assert r.status_code == 200, r.text
     results = r.json()["results"]
     assert [x["label"] for x in results] == ["A549 DOX", "HEK293 DOX"]
@@ -42,6 +42,19 @@ def test_fit_returns_the_contract_fields_in_request_order(client: TestClient) ->
         grid = res["curve"]["concentrations_um"]
         assert len(grid) == len(res["curve"]["responses"]) > 10
         assert math.isclose(grid[0], 0.0001) and math.isclose(grid[-1], 100)
+
+
+def test_curve_points_and_method_texts_are_sent_once_and_on_request(client: TestClient) -> None:
+    conc, resp = hill_curve(0.4)
+    curves = [{"label": f"plate {i}", "concentrations_um": conc, "responses": resp} for i in range(3)]
+    body = client.post("/api/fit", json={"curves": curves}).json()
+    assert all("curve" not in res and "se_method" not in res for res in body["results"])
+    assert "Gauss–Newton" in body["methods"]["se_method"] and "Wald" in body["methods"]["ci_method"]
+    asked = client.post("/api/fit", json={"curves": curves, "curve_points": 5}).json()
+    assert [len(res["curve"]["responses"]) for res in asked["results"]] == [5, 5, 5]
+    for points in (1, 1001, "many"):
+        r = client.post("/api/fit", json={"curves": curves, "curve_points": points})
+        assert r.status_code == 422 and "curve_points" in r.json()["detail"], r.text
 
 
 def test_api_fit_equals_the_engine(client: TestClient) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -71,3 +72,110 @@ def test_bulky_ood_block_stays_out_of_the_page_and_model_list(models_dir: Path, 
     assert "ood" not in listed["with-ood"]
     assert listed["with-ood"]["card_url"] == "/models/with-ood/card.json"
     assert "components" in client.get("/models/with-ood/card.json").text
+
+
+# ------------------------------------------------------------------------------ shared backbones (card/2)
+
+
+def _write_backbone(
+    models_dir: Path, backbone_id: str, *, fingerprint: str = "f" * 64, size: int = 224
+) -> Path:
+    folder = models_dir / "backbones" / backbone_id
+    folder.mkdir(parents=True)
+    (folder / "model.json").write_text('{"format": "graph-model"}')
+    (folder / "group1-shard1of1.bin").write_bytes(b"\1" * 16)
+    description = {"schema": "nostain.backbone/1", "id": backbone_id, "fingerprint": fingerprint,
+                   "input": {"size": size}, "model_file": "model.json"}  # fmt: skip
+    (folder / "backbone.json").write_text(json.dumps(description))
+    return folder
+
+
+def _write_head_model(
+    models_dir: Path, model_id: str, backbone_id: str, *, fingerprint: str = "f" * 64
+) -> Path:
+    folder = models_dir / model_id
+    (folder / "head").mkdir(parents=True)
+    (folder / "head" / "model.json").write_text('{"format": "graph-model"}')
+    (folder / "head" / "group1-shard1of1.bin").write_bytes(b"\2" * 8)
+    card = {"schema": "nostain.model-card/2", "id": model_id, "name": model_id.upper(), "version": "1.0.0",
+            "cell_line": "A549", "input": {"size": 224},
+            "backbone": {"id": backbone_id, "fingerprint": fingerprint},
+            "head": {"format": "tfjs_graph_model", "model_file": "head/model.json"}}  # fmt: skip
+    (folder / "card.json").write_text(json.dumps(card))
+    return folder
+
+
+def _client_for(models_dir: Path) -> TestClient:
+    from app.config import Settings, get_settings
+    from app.deps import _registry_for
+    from app.main import app
+
+    _registry_for.cache_clear()
+    app.dependency_overrides[get_settings] = lambda: Settings(models_dir=models_dir)
+    return TestClient(app)
+
+
+def test_models_on_a_shared_backbone_are_listed_with_backbone_and_head_urls(tmp_path: Path) -> None:
+    _write_backbone(tmp_path, "mobilenetv2-ffff-224")
+    for model_id in ("m-one", "m-two"):
+        _write_head_model(tmp_path, model_id, "mobilenetv2-ffff-224")
+    write_model(tmp_path, "old-style")  # a card/1 folder is still served
+    registry = load_registry(tmp_path)
+    assert [m.id for m in registry.models] == ["m-one", "m-two", "old-style"]
+    assert not registry.problems and [b.id for b in registry.backbones] == ["mobilenetv2-ffff-224"]
+    summaries = {m.id: m.summary() for m in registry.models}
+    assert (
+        summaries["m-one"]["backbone_url"]
+        == summaries["m-two"]["backbone_url"]
+        == ("/models/backbones/mobilenetv2-ffff-224/model.json?v=" + "f" * 16)
+    )
+    assert summaries["m-one"]["head_url"] == "/models/m-one/head/model.json"
+    assert "backbone_url" not in summaries["old-style"]
+    assert summaries["old-style"]["model_url"] == "/models/old-style/model.json"
+
+
+def test_backbones_are_served_for_good_and_heads_for_a_day(tmp_path: Path) -> None:
+    _write_backbone(tmp_path, "bb-224")
+    _write_head_model(tmp_path, "m-one", "bb-224")
+    try:
+        client = _client_for(tmp_path)
+        r = client.get("/models/backbones/bb-224/group1-shard1of1.bin?v=ffff")
+        assert r.status_code == 200 and r.content == b"\1" * 16
+        assert "immutable" in r.headers["cache-control"] and "max-age=31536000" in r.headers["cache-control"]
+        r = client.get("/models/m-one/head/group1-shard1of1.bin")
+        assert r.status_code == 200 and r.content == b"\2" * 8
+        assert r.headers["cache-control"] == "public, max-age=86400"
+        assert client.get("/models/backbones/nope/model.json").status_code == 404
+        assert client.get("/models/backbones/bb-224/..%2F..%2Fm-one%2Fcard.json").status_code == 404
+        (tmp_path / "secret.txt").write_text("not a model file")
+        assert client.get("/models/m-one/head%2F..%2F..%2Fsecret.txt").status_code == 404
+        assert client.get("/models/m-one/head/..%2F..%2Fsecret.txt").status_code == 404
+    finally:
+        from app.main import app
+
+        app.dependency_overrides.clear()
+
+
+def test_a_head_without_its_backbone_or_on_other_weights_is_not_listed(tmp_path: Path) -> None:
+    _write_backbone(tmp_path, "bb-224", fingerprint="a" * 64)
+    _write_backbone(tmp_path, "bb-160", fingerprint="b" * 64, size=160)
+    _write_head_model(tmp_path, "no-backbone", "bb-missing")
+    _write_head_model(tmp_path, "other-weights", "bb-224", fingerprint="c" * 64)
+    _write_head_model(tmp_path, "other-size", "bb-160", fingerprint="b" * 64)
+    _write_head_model(tmp_path, "good", "bb-224", fingerprint="a" * 64)
+    registry = load_registry(tmp_path)
+    assert [m.id for m in registry.models] == ["good"]
+    assert [b.id for b in registry.backbones] == ["bb-224"]  # only backbones a listed model uses are served
+    problems = " ".join(registry.problems)
+    assert "'bb-missing' is not in" in problems
+    assert "other weights than the model was trained on" in problems
+    assert "takes 160 px images, the card 224 px" in problems
+
+
+def test_a_card_whose_backbone_is_not_an_object_is_skipped_not_a_server_error(tmp_path: Path) -> None:
+    _write_backbone(tmp_path, "bb-224")
+    folder = _write_head_model(tmp_path, "odd", "bb-224")
+    card = json.loads((folder / "card.json").read_text())
+    (folder / "card.json").write_text(json.dumps({**card, "backbone": "MobileNetV2"}))
+    registry = load_registry(tmp_path)
+    assert registry.models == () and "['backbone'] must be JSON objects" in registry.problems[0]

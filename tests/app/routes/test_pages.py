@@ -38,7 +38,8 @@ def test_page_is_small_and_embeds_no_ood_block(bundled: TestClient) -> None:
     assert isinstance(cards, list) and len(cards) == 3
     for card in cards:
         assert "ood" not in card
-        assert card["model_url"] == f"/models/{card['id']}/model.json"
+        assert card["head_url"] == f"/models/{card['id']}/head/model.json"
+        assert card["backbone_url"].startswith(f"/models/backbones/{card['backbone']['id']}/model.json?v=")
         assert card["card_url"] == f"/models/{card['id']}/card.json"
         assert "ood" in bundled.get(card["card_url"]).json()  # where the page fetches it when needed
 

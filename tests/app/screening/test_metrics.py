@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 
@@ -150,6 +151,21 @@ def test_rising_curve_relative_ic_x_uses_the_magnitude_of_the_slope():
     assert control_level(fit) == pytest.approx(fit.bottom)
     expected = fit.ic50_um * (10 / 90) ** (1 / abs(fit.hill))
     assert ic_x(fit, 10).concentration.value_um == pytest.approx(expected, rel=1e-12)
+
+
+def test_an_interval_or_estimate_beyond_a_float_is_none_not_an_overflow():
+    # a steep, poorly determined curve (found by the API's property test): its IC90 interval on the log scale
+    # spans more than e^709, which math.exp cannot hold
+    conc = [0.1, 10.0, 100.0, 0.001, 1.0, 0.1, 0.0, 0.01, 0.0, 0.03]
+    y = [1.50005, 0.080581, 0.084815, 1.5, 1.37937, 1.48714, 1.52249, 1.49509, 1.52026, 1.5]
+    fit = fit_hill(conc, y)
+    result = ic_x(fit, 90, covariance=parameter_covariance(fit, conc, y))
+    assert result.concentration.value_um is not None and result.ci_um == (None, None)
+    # a slope so shallow that IC99 is e^4600 µM: censored in words, no number
+    shallow = dataclasses.replace(fit, hill=0.001, status="ok")
+    far = ic_x(shallow, 99)
+    assert far.concentration.censor == "not_reached" and far.concentration.extrapolated_um is None
+    assert "far outside the tested range" in far.message
 
 
 def test_flat_and_failed_fits_give_no_number():
