@@ -174,6 +174,12 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--train-batchnorm", action="store_true", help="with --fine-tune: let batch norms learn"
     )
+    parser.add_argument(
+        "--no-float16-exact",
+        action="store_true",
+        help="keep the backbone's weights as loaded (default: batch norms folded and weights rounded to "
+        "float16 before training, so the export stores the backbone as float16 losslessly)",
+    )
     parser.add_argument("--epochs", type=int, help="maximum epochs (default 300 head / 30 fine-tune)")
     parser.add_argument("--patience", type=int, help="early-stopping patience in epochs (default 30 / 5)")
     parser.add_argument("--lr", type=float, help="Adam learning rate (default 1e-3 head / 1e-4 fine-tune)")
@@ -215,6 +221,7 @@ def _train_options(args: argparse.Namespace) -> TrainOptions:
         augmentation=Augmentation.none() if args.no_augment else Augmentation(),
         fine_tune=args.fine_tune,
         train_batchnorm=args.train_batchnorm,
+        float16_exact=not args.no_float16_exact,
         learning_rate=args.lr,
         batch_size=args.batch_size,
         epochs=args.epochs,
@@ -369,7 +376,18 @@ def _add_reproduce_arguments(parser: argparse.ArgumentParser) -> None:
         default=config.N_SEEDS,
         help=f"training seeds per model (default {config.N_SEEDS}): figures as mean ± SD; the median ships",
     )
-    parser.add_argument("--quantize", choices=["float16"], help="float16 weights (half the download)")
+    parser.add_argument(
+        "--quantize",
+        choices=["float16"],
+        help="float16 backbone even when that rounds it (default: float16 when lossless, i.e. unless "
+        "--no-float16-exact or --fine-tune)",
+    )
+    parser.add_argument(
+        "--no-float16-exact",
+        action="store_true",
+        help="keep the backbone's weights as loaded (default: batch norms folded and weights rounded to "
+        "float16 before training, so the export stores the backbone as float16 losslessly)",
+    )
     parser.add_argument("--no-verify", action="store_true", help="skip the browser check of the exports")
     parser.add_argument(
         "--cell-line", nargs="+", choices=[m.cell_line for m in DEFAULT_MODELS], help="only these cell lines"
@@ -383,7 +401,12 @@ def _add_reproduce_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_reproduce(args: argparse.Namespace) -> int:
-    options = TrainOptions(weights=args.weights, fine_tune=args.fine_tune, workers=args.workers)
+    options = TrainOptions(
+        weights=args.weights,
+        fine_tune=args.fine_tune,
+        float16_exact=not args.no_float16_exact,
+        workers=args.workers,
+    )
     if args.size:
         options = replace(options, input_size=args.size)
     if args.views:

