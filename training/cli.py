@@ -144,6 +144,16 @@ def _run_simulate(args: argparse.Namespace) -> int:
 # train and cv
 
 
+def _add_float16_exact_argument(parser: argparse.ArgumentParser) -> None:
+    """``--no-float16-exact`` (``train``, ``cv`` and ``reproduce``)."""
+    parser.add_argument(
+        "--no-float16-exact",
+        action="store_true",
+        help="keep the backbone's weights as loaded (default: batch norms folded and weights rounded to "
+        "float16 before training, so the export stores the backbone as float16 losslessly)",
+    )
+
+
 def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
     """Model and data options shared by ``train`` and ``cv``."""
     parser.add_argument(
@@ -174,12 +184,7 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--train-batchnorm", action="store_true", help="with --fine-tune: let batch norms learn"
     )
-    parser.add_argument(
-        "--no-float16-exact",
-        action="store_true",
-        help="keep the backbone's weights as loaded (default: batch norms folded and weights rounded to "
-        "float16 before training, so the export stores the backbone as float16 losslessly)",
-    )
+    _add_float16_exact_argument(parser)
     parser.add_argument("--epochs", type=int, help="maximum epochs (default 300 head / 30 fine-tune)")
     parser.add_argument("--patience", type=int, help="early-stopping patience in epochs (default 30 / 5)")
     parser.add_argument("--lr", type=float, help="Adam learning rate (default 1e-3 head / 1e-4 fine-tune)")
@@ -382,12 +387,7 @@ def _add_reproduce_arguments(parser: argparse.ArgumentParser) -> None:
         help="float16 backbone even when that rounds it (default: float16 when lossless, i.e. unless "
         "--no-float16-exact or --fine-tune)",
     )
-    parser.add_argument(
-        "--no-float16-exact",
-        action="store_true",
-        help="keep the backbone's weights as loaded (default: batch norms folded and weights rounded to "
-        "float16 before training, so the export stores the backbone as float16 losslessly)",
-    )
+    _add_float16_exact_argument(parser)
     parser.add_argument("--no-verify", action="store_true", help="skip the browser check of the exports")
     parser.add_argument(
         "--cell-line", nargs="+", choices=[m.cell_line for m in DEFAULT_MODELS], help="only these cell lines"

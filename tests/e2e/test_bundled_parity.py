@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.e2e.conftest import ROOT, start_server, stop_server, well_image
+from tests.e2e.conftest import PAGE_PREDICT_JS, ROOT, start_server, stop_server, well_image
 
 pytestmark = pytest.mark.e2e
 
@@ -28,27 +28,6 @@ MODELS = ROOT / "models"
 #: 1/8; smaller than a full frame so that the files passed into the page stay ~15 MB.
 WIDTH, HEIGHT = 1280, 1080
 FORMATS = ("jpg", "png", "8bit.tif", "16bit.tif")
-
-_OD450 = """async ([card, files]) => {
-  await import('/static/vendor/tf.min.js');
-  await import('/static/vendor/tf-backend-wasm.min.js');
-  const model = await import('/static/js/model.js');
-  const { decodeImage } = await import('/static/js/decode.js');
-  const { toModelInput } = await import('/static/js/preprocess.js');
-  await model.initBackend({ backend: 'wasm', wasmPath: '/static/vendor/', threads: 1 });
-  const size = card.input.size;
-  const net = await model.loadNetwork({
-    backboneUrl: card.backbone_url, headUrl: card.head_url, headFormat: card.head.format, size });
-  const out = [];
-  for (const b64 of files) {
-    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-    const d = await decodeImage(new Blob([bytes]), { reduceFor: size });
-    const { od450 } = await model.predict(net, toModelInput(d.pixels, d.height, d.width, size, d.order));
-    out.push(od450);
-  }
-  model.disposeNetwork(net);
-  return out;
-}"""
 
 
 def _head_weights(head_dir: Path) -> list[np.ndarray]:
@@ -128,7 +107,7 @@ def test_bundled_model_in_the_page_equals_keras_on_every_format(
     size = card["input"]["size"]
     keras_od = model.predict(np.stack([preprocess(p, size) for p in paths]), verbose=0)[:, 0]
     files = [base64.b64encode(p.read_bytes()).decode() for p in paths]
-    browser_od = np.array(pg.evaluate(_OD450, [card, files]))
+    browser_od = np.array([r["od450"] for r in pg.evaluate(PAGE_PREDICT_JS, [card, files])])
     gaps = dict(zip(FORMATS, np.abs(browser_od - keras_od).tolist(), strict=True))
     print(
         f"{model_id} {size} px, |browser − Keras| OD450: "
