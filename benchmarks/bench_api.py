@@ -32,14 +32,23 @@ from app.doseresponse import fit_hill_many
 
 
 def _poster(url: str, body: bytes) -> Callable[[], tuple[dict[str, Any], int]]:
-    """A function that POSTs ``body`` to /api/fit on one kept-alive connection: (decoded JSON, bytes)."""
+    """A function that POSTs ``body`` to /api/fit on one kept-alive connection: (decoded JSON, bytes).
+
+    uvicorn closes a connection idle for 5 s (its keep-alive timeout), which the loop's turn can exceed on
+    a busy machine: the request is then sent again on a new connection.
+    """
     address = urlparse(url)
     connection = http.client.HTTPConnection(address.hostname or "127.0.0.1", address.port, timeout=600)
     headers = {"Content-Type": "application/json"}
 
     def post() -> tuple[dict[str, Any], int]:
-        connection.request("POST", "/api/fit", body=body, headers=headers)
-        response = connection.getresponse()
+        try:
+            connection.request("POST", "/api/fit", body=body, headers=headers)
+            response = connection.getresponse()
+        except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
+            connection.close()  # the next request opens a new connection
+            connection.request("POST", "/api/fit", body=body, headers=headers)
+            response = connection.getresponse()
         raw = response.read()
         if response.status != 200:
             raise SystemExit(f"/api/fit answered {response.status}: {raw[:300]!r}")

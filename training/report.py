@@ -17,7 +17,7 @@ from training.evaluate import Evaluation, PairResult
 from training.formatting import format_value, write_json
 from training.plots import plot_hill_curves, plot_r2_matrix, plot_scatter, plot_tsne, tsne_embedding
 
-__all__ = ["markdown_report", "write_cv", "write_evaluation"]
+__all__ = ["markdown_report", "seed_noise_lines", "write_cv", "write_evaluation"]
 
 #: Columns of predictions.csv (those present), then the model's name.
 _PREDICTION_COLUMNS = ["series", "cell_line", "concentration_um", "od450", "predicted", "image"]
@@ -105,6 +105,63 @@ def _cv_lines(cv: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _mean_sd(stats: dict[str, Any], digits: int = 3) -> str:
+    """``mean ± SD`` of a :func:`training.seeds.summarise_seeds` entry (the SD to 2 digits, at most 4
+    decimals; just the mean when there is no SD, ``—`` when there is no value)."""
+    if stats["mean"] is None:
+        return format_value(None)
+    if stats["sd"] is None:
+        return format_value(stats["mean"], digits)
+    return f"{format_value(stats['mean'], digits)} ± {format_value(round(stats['sd'], 4), 2)}"
+
+
+#: Columns of the seed-noise table: figure name, header.
+_SEED_COLUMNS = (
+    ("r2", "r²"),
+    ("slope", "slope"),
+    ("ic50_log10_error_median", "median abs log10 IC50 error"),
+    ("paired_t_p", "paired t p"),
+    ("unpaired_t_p", "unpaired t p"),
+    ("cv_r2_mean", "CV r² (mean of folds)"),
+)
+
+
+def seed_noise_lines(seeds: dict[str, Any]) -> list[str]:
+    """The evaluation's figures as mean ± SD over training seeds (``evaluation.json``'s ``seeds`` block)."""
+    n = len(seeds["seeds"])
+    shipped = seeds.get("shipped", {})
+    lines = [
+        "",
+        f"## Noise over {n} training seeds (mean ± SD; the series split is fixed)",
+        "",
+        f"Every model was trained {n} times, with training seeds {', '.join(map(str, seeds['seeds']))}: each "
+        "seed draws other augmented views, other initial head weights and another mini-batch order; the "
+        "dose series split (training, validation, test) stays the same, so every seed is tested on the "
+        "same images and the spread is the noise of training itself. The tables above are those of the "
+        f"shipped models: for each cell line, {seeds.get('rule', 'the median seed')}.",
+        "",
+        "| model cell line | " + " | ".join(h for _, h in _SEED_COLUMNS) + " | shipped seed |",
+        "|---" * (len(_SEED_COLUMNS) + 2) + "|",
+    ]
+    for line, figures in seeds["autologous"].items():
+        cells = [_mean_sd(figures[name]) for name, _ in _SEED_COLUMNS]
+        lines.append(f"| {line} | " + " | ".join(cells) + f" | {shipped.get(line, '—')} |")
+    pairs = seeds["r2"]
+    models = list(dict.fromkeys(key.split("|")[1] for key in pairs))
+    data = list(dict.fromkeys(key.split("|")[0] for key in pairs))
+    lines += [
+        "",
+        f"Allogenic matrix, r² mean ± SD over the {n} seeds (rows: test data; columns: model's cell line):",
+        "",
+        "| data \\ model | " + " | ".join(models) + " |",
+        "|---" * (len(models) + 1) + "|",
+    ]
+    for row in data:
+        cells = [_mean_sd(pairs[f"{row}|{m}"]) if f"{row}|{m}" in pairs else "—" for m in models]
+        lines.append(f"| {row} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def markdown_report(result: dict[str, Any]) -> str:
     """The evaluation as Markdown: Tables 1 and 2, the allogenic matrix, the CV summary, the plots.
 
@@ -127,6 +184,8 @@ def markdown_report(result: dict[str, Any]) -> str:
         lines += _matrix_lines(matrix)
     for cv in result.get("cv", []):
         lines += _cv_lines(cv)
+    if result.get("seeds"):
+        lines += seed_noise_lines(result["seeds"])
     if result.get("plots"):
         lines += ["", "## Plots", ""]
         for name in result["plots"]:

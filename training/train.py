@@ -29,15 +29,14 @@ from tqdm import tqdm
 from training import config
 from training.dataset import Augmentation, SeriesSplit, split_series
 from training.features import ViewSpec, cached_features, iter_views
+from training.head import HeadFit, fit_head
 from training.model import (
     build_backbone,
-    build_head,
     build_model,
     copy_head_weights,
     feature_extractor,
     quiet_tensorflow,
 )
-from training.preprocess import INPUT_SIZE
 from training.runs import package_versions, save_run
 
 __all__ = [
@@ -53,21 +52,31 @@ __all__ = [
 
 @dataclass(frozen=True)
 class TrainOptions:
-    """Everything that decides a trained model; defaults are the paper's where it gives them (see config)."""
+    """Everything that decides a trained model; defaults are the paper's where it gives them (see config).
+
+    ``seed`` draws the augmented views and the head's initial weights and mini-batch order; ``split_seed``
+    (default: ``seed``) decides which dose series are training, validation and test series. Repeating a
+    run with other ``seed`` values and a fixed ``split_seed`` measures the training noise on one test set.
+    ``float16_exact`` (frozen backbone only) folds the backbone's batch norms and rounds its weights to
+    float16 before any feature is computed (:func:`training.model.float16_exact`): the export then stores
+    the backbone as float16 without changing a feature.
+    """
 
     backbone: str = config.DEFAULT_BACKBONE
     weights: str = "imagenet"
-    input_size: int = INPUT_SIZE
+    input_size: int = config.INPUT_SIZE
     n_views: int = config.N_VIEWS
     augmentation: Augmentation = field(default_factory=Augmentation)
     fine_tune: bool = False
     train_batchnorm: bool = False
+    float16_exact: bool = True
     head_units: int = config.HEAD_UNITS
     learning_rate: float | None = None  # None: config.LEARNING_RATE (head) or FINE_TUNE_LEARNING_RATE
     batch_size: int = config.BATCH_SIZE
     epochs: int | None = None  # None: config.EPOCHS (head) or FINE_TUNE_EPOCHS
     patience: int | None = None  # None: config.PATIENCE (head) or FINE_TUNE_PATIENCE
     seed: int = config.SEED
+    split_seed: int | None = None  # None: the same as seed
     n_test: int = config.N_TEST_SERIES
     n_val: int = config.N_VAL_SERIES
     workers: int = 2
@@ -81,6 +90,34 @@ class TrainOptions:
             or (config.FINE_TUNE_LEARNING_RATE if tune else config.LEARNING_RATE),
             epochs=self.epochs or (config.FINE_TUNE_EPOCHS if tune else config.EPOCHS),
             patience=self.patience or (config.FINE_TUNE_PATIENCE if tune else config.PATIENCE),
+        )
+
+    @property
+    def series_seed(self) -> int:
+        """The seed of the series split: ``split_seed``, or ``seed`` when that is None."""
+        return self.seed if self.split_seed is None else self.split_seed
+
+    def head_fit(self) -> HeadFit:
+        """The head's optimiser and stopping settings (mode-dependent defaults filled in)."""
+        resolved = self.resolved()
+        return HeadFit(
+            learning_rate=float(resolved.learning_rate or config.LEARNING_RATE),
+            batch_size=resolved.batch_size,
+            epochs=int(resolved.epochs or config.EPOCHS),
+            patience=int(resolved.patience or config.PATIENCE),
+            units=resolved.head_units,
+        )
+
+    def build_backbone(self) -> tuple[Any, str]:
+        """The backbone these options ask for and its weights' origin (:func:`training.model.build_backbone`).
+
+        Made float16-exact when ``float16_exact`` and the backbone stays frozen.
+        """
+        return build_backbone(
+            self.backbone,
+            input_size=self.input_size,
+            weights=self.weights,
+            float16=self.float16_exact and not self.fine_tune,
         )
 
     def view_spec(self) -> ViewSpec:
@@ -200,9 +237,9 @@ def train_head(
     val_y: np.ndarray | None,
     options: TrainOptions,
     *,
-    verbose: int = 0,
+    rng: np.random.Generator | None = None,
 ) -> tuple[Any, pd.DataFrame]:
-    """Fit the Dense head on feature vectors.
+    """Fit the Dense head on feature vectors (:func:`training.head.fit_head`).
 
     Parameters
     ----------
@@ -211,22 +248,28 @@ def train_head(
     train_y : ndarray, shape (n,)
         OD450.
     val_x, val_y : ndarray, shapes (m, F), (m,), or None
-        Validation features (view 0 of the validation images) for early stopping; None: fixed epochs.
+        Validation features (view 0 of the validation images) for early stopping; None: stop on the
+        training loss.
+    rng : numpy.random.Generator, optional
+        Initial weights and mini-batch order; default ``numpy.random.default_rng(options.seed)``.
 
     Returns
     -------
     (keras.Model, DataFrame)
         The head (best validation weights restored) and the loss history per epoch.
     """
-    options = options.resolved()
-    head = build_head(train_x.shape[1], units=options.head_units)
-    validation = (val_x, val_y) if val_x is not None and val_y is not None and len(val_x) > 0 else None
-    history = _fit_with_early_stopping(head, train_x, train_y, validation, options, verbose=verbose)
-    return head, history
+    rng = rng if rng is not None else np.random.default_rng(options.seed)
+    return fit_head(train_x, train_y, val_x, val_y, options.head_fit(), rng)
 
 
 def train_head_on_views(
-    features: np.ndarray, y: np.ndarray, train_idx: np.ndarray, val_idx: np.ndarray, options: TrainOptions
+    features: np.ndarray,
+    y: np.ndarray,
+    train_idx: np.ndarray,
+    val_idx: np.ndarray,
+    options: TrainOptions,
+    *,
+    rng: np.random.Generator | None = None,
 ) -> tuple[Any, pd.DataFrame]:
     """Fit the head on cached views: every view of the training images, view 0 of the validation images.
 
@@ -237,6 +280,8 @@ def train_head_on_views(
         OD450.
     train_idx, val_idx : ndarray of int
         Rows of ``features`` to train on and to stop early on.
+    rng : numpy.random.Generator, optional
+        See :func:`train_head`.
     """
     n_views = features.shape[1]
     return train_head(
@@ -245,6 +290,7 @@ def train_head_on_views(
         features[val_idx, 0],
         y[val_idx],
         options,
+        rng=rng,
     )
 
 
@@ -263,13 +309,16 @@ def _fine_tune(
     return _fit_with_early_stopping(model, x_train, y_train, validation, options, verbose=2)
 
 
-def _build(options: TrainOptions) -> tuple[Any, str]:
-    """The regressor these options describe (backbone frozen unless fine-tuning) and its weights' origin."""
-    backbone, origin = build_backbone(
-        options.backbone, input_size=options.input_size, weights=options.weights
-    )
+def _build(options: TrainOptions, backbone: tuple[Any, str] | None = None) -> tuple[Any, str]:
+    """The regressor these options describe (backbone frozen unless fine-tuning) and its weights' origin.
+
+    ``backbone``: an already built ``(backbone, origin)`` to wrap (shared, frozen) instead of a new one.
+    """
+    if backbone is not None and options.fine_tune:
+        raise ValueError("a shared backbone stays frozen; build a new one to fine-tune")
+    backbone_model, origin = backbone or options.build_backbone()
     model = build_model(
-        backbone,
+        backbone_model,
         units=options.head_units,
         trainable_backbone=options.fine_tune,
         batchnorm_inference=not options.train_batchnorm,
@@ -326,6 +375,7 @@ def train_run(
     sources: list[dict[str, Any]] | None = None,
     cache: Path | None = None,
     progress: bool = False,
+    backbone: tuple[Any, str] | None = None,
 ) -> TrainResult:
     """Train one model and save it with its config in ``run_dir``.
 
@@ -345,17 +395,22 @@ def train_run(
         Feature cache folder (None: no cache).
     progress : bool
         Progress bars and stage messages (CLI).
+    backbone : (keras.Model, str), optional
+        A frozen backbone from :func:`training.model.build_backbone` and its origin, to share between runs
+        (saves building it again; not with ``fine_tune``).
     """
     quiet_tensorflow()
     options = options.resolved()
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     seed_everything(options.seed)
-    split = split or split_series(manifest, n_test=options.n_test, n_val=options.n_val, seed=options.seed)
+    split = split or split_series(
+        manifest, n_test=options.n_test, n_val=options.n_val, seed=options.series_seed
+    )
     say = print if progress else (lambda *a, **k: None)
     timings: dict[str, float] = {}
     start = time.perf_counter()
-    model, origin = _build(options)
+    model, origin = _build(options, backbone)
     timings["build_s"] = time.perf_counter() - start
     rows = manifest[manifest["series"].isin(split.train + split.val)].reset_index(drop=True)
     n_train = int(rows["series"].isin(split.train).sum())

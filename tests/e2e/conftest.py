@@ -35,6 +35,29 @@ ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / ".cache" / "e2e"
 ARTIFACTS = ROOT / "test-artifacts"
 INPUT_SIZE = 96
+#: The page's own path from files to model outputs (decode.js → preprocess.js → model.js; wasm, one thread)
+#: on a card's backbone + head: ``[card, [base64 file, …]]`` → ``[{od450, features}, …]``.
+PAGE_PREDICT_JS = """async ([card, files]) => {
+  await import('/static/vendor/tf.min.js');
+  await import('/static/vendor/tf-backend-wasm.min.js');
+  const model = await import('/static/js/model.js');
+  const { decodeImage } = await import('/static/js/decode.js');
+  const { toModelInput } = await import('/static/js/preprocess.js');
+  await model.initBackend({ backend: 'wasm', wasmPath: '/static/vendor/', threads: 1 });
+  const size = card.input.size;
+  const net = await model.loadNetwork({
+    backboneUrl: card.backbone_url, headUrl: card.head_url, headFormat: card.head.format, size });
+  const out = [];
+  for (const b64 of files) {
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const d = await decodeImage(new Blob([bytes]), { reduceFor: size });
+    const input = toModelInput(d.pixels, d.height, d.width, size, d.order);
+    const { od450, features } = await model.predict(net, input);
+    out.push({ od450, features: Array.from(features) });
+  }
+  model.disposeNetwork(net);
+  return out;
+}"""
 #: Concentrations of the fixture plate (µM), one column each; 0 = vehicle control (DMSO).
 CONCENTRATIONS_UM = (0.0, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 REPLICATE_ROWS = "ABC"

@@ -27,6 +27,7 @@ from tests.e2e.conftest import (
     IMAGE_SIZE,
     INPUT_SIZE,
     MODEL_A,
+    PAGE_PREDICT_JS,
     Fixture,
     Server,
     open_app,
@@ -46,28 +47,6 @@ pytestmark = pytest.mark.e2e
 
 RIGHT = "trust-a549"
 WRONG = "trust-hek293"
-
-_FEATURES = """async ([card, files]) => {
-  await import('/static/vendor/tf.min.js');
-  await import('/static/vendor/tf-backend-wasm.min.js');
-  const model = await import('/static/js/model.js');
-  const { decodeImage } = await import('/static/js/decode.js');
-  const { toModelInput } = await import('/static/js/preprocess.js');
-  await model.initBackend({ backend: 'wasm', wasmPath: '/static/vendor/', threads: 1 });
-  const size = card.input.size;
-  const net = await model.loadNetwork({
-    backboneUrl: card.backbone_url, headUrl: card.head_url, headFormat: card.head.format, size });
-  const out = [];
-  for (const b64 of files) {
-    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-    const d = await decodeImage(new Blob([bytes]), { reduceFor: size });
-    const input = toModelInput(d.pixels, d.height, d.width, size, d.order);
-    const { features } = await model.predict(net, input);
-    out.push(Array.from(features));
-  }
-  model.disposeNetwork(net);
-  return out;
-}"""
 
 
 def _other_image(rng: np.random.Generator, *, width: int, height: int) -> np.ndarray:
@@ -108,7 +87,7 @@ class TrustSetup:
 
 def _browser_features(pg: Any, card: dict[str, Any], paths: list[Path]) -> np.ndarray:
     files = [base64.b64encode(p.read_bytes()).decode() for p in paths]
-    return np.array(pg.evaluate(_FEATURES, [card, files]), dtype=np.float64)
+    return np.array([r["features"] for r in pg.evaluate(PAGE_PREDICT_JS, [card, files])], dtype=np.float64)
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,7 @@ from training.dataset import (
     adjust_saturation,
     apply_draw,
     augment,
+    augmentation_side,
     cv_folds,
     fold_split,
     make_views,
@@ -233,21 +234,39 @@ def test_no_augmentation_gives_identical_views():
     np.testing.assert_allclose(views[2], views[0], atol=1e-3)
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_palette_path_gives_the_same_views_as_the_per_pixel_path(seed):
-    """make_views applies the colour steps to an 8-bit image's distinct colours; same numbers as per pixel."""
-    from training.dataset import _apply_draw_palette, _palette
+@pytest.mark.parametrize(("size", "crop", "side"), [(224, 0.7, 320), (160, 0.7, 229), (64, 1.0, 64)])
+def test_augmentation_side_is_the_input_over_the_crop_fraction(size, crop, side):
+    assert augmentation_side(size, crop) == side
 
-    rng = np.random.default_rng(seed)
-    image = rng.integers(0, 256, (60, 80, 3)).astype(np.uint8)
-    colours, index = _palette(image)
-    assert colours.shape[0] == 3 and index.shape == (60, 80)
-    np.testing.assert_array_equal(np.moveaxis(np.take(colours, index, axis=1), 0, 2), image)
-    for _ in range(5):
-        draw = draw_parameters(Augmentation(), rng)
+
+@pytest.mark.parametrize("size", [16, 37, 160, 224, 299])
+@pytest.mark.parametrize("crop", [0.3, 0.55, 0.7, 0.93, 1.0])
+def test_a_crop_of_the_square_is_exactly_the_input_size(size, crop):
+    side = augmentation_side(size, crop)
+    square = np.zeros((side, side, 3), np.float32)
+    for corner in (0.0, 0.37, 1.0):
+        draw = Draw(1, True, False, corner, 1.0 - corner, crop, 0.0, 1.0, 1.0, 0.0)
+        assert apply_draw(square, draw).shape == (size, size, 3)
+
+
+def test_cropping_the_area_resized_square_gives_the_area_resized_crop():
+    """Each pixel of a view averages the same footprint of the image as if the crop had been resized."""
+    size, side = 14, augmentation_side(14, 0.7)  # 20 px: the image below is 3 × 2 times as large
+    image = np.random.default_rng(10).integers(0, 256, (3 * side, 2 * side, 3)).astype(np.uint8)
+    square = resize_area(image, side)
+    for top, left in [(0, 0), (6, 2), (3, 6)]:
+        crop = image[3 * top : 3 * (top + size), 2 * left : 2 * (left + size)]
         np.testing.assert_allclose(
-            _apply_draw_palette(colours, index, draw), apply_draw(image, draw), atol=1e-3
+            square[top : top + size, left : left + size], resize_area(crop, size), atol=1e-3
         )
-    fast = make_views(image, n_views=4, rng=np.random.default_rng(9), size=20)
-    slow = make_views(image.astype(np.float32), n_views=4, rng=np.random.default_rng(9), size=20)
-    np.testing.assert_allclose(fast, slow, atol=1e-3)
+
+
+def test_augmented_views_come_from_the_source_and_view_zero_from_the_plain_decode():
+    rng = np.random.default_rng(11)
+    plain = rng.integers(0, 256, (27, 32, 3)).astype(np.uint8)
+    source = rng.integers(0, 256, (54, 64, 3)).astype(np.uint8)
+    none = Augmentation.none()
+    views = make_views(plain, n_views=3, rng=rng, augmentation=none, size=16, source=source)
+    np.testing.assert_array_equal(views[0], resize_area(plain, 16))
+    np.testing.assert_allclose(views[1], resize_area(source, 16), atol=1e-3)
+    np.testing.assert_allclose(views[2], resize_area(source, 16), atol=1e-3)

@@ -64,6 +64,9 @@ def test_train_evaluate_cv_export_and_load_in_the_browser(tiny_data, tmp_path, m
     backbone = models / "backbones" / card["backbone"]["id"]
     described = json.loads((backbone / "backbone.json").read_text())
     assert described["fingerprint"] == card["backbone"]["fingerprint"]
+    # trained on a float16-exact backbone, stored as float16 without loss (checked at the float32 tolerance)
+    assert card["quantization"] == described["quantization"] == "float16"
+    assert "float16_exact" in card["weights_origin"]
     assert card["evaluation"]["n_test_images"] == 11
     assert card["verification"]["max_abs_diff_od450"] <= 1e-3
     assert card["weights_origin"].startswith("random")

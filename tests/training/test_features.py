@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from training import features as features_module
 from training.dataset import Augmentation
-from training.features import ViewSpec, cached_features, image_views, iter_views
-from training.preprocess import preprocess
+from training.features import ViewSpec, cached_features, decode_for_views, image_views, iter_views
+from training.preprocess import load_rgb, preprocess, resize_area
 
 
 class FakeWeight:
@@ -97,3 +98,70 @@ def test_spec_key_changes_with_augmentation():
 def test_extractor_size_must_match_spec(images):
     with pytest.raises(ValueError, match="size"):
         cached_features(images, FakeExtractor(32), ViewSpec(size=16), cache=None)
+
+
+@pytest.fixture
+def big_jpeg(tmp_path) -> Path:
+    """A 700 × 600 px JPEG: large enough for the decode rule to reduce it."""
+    rng = np.random.default_rng(1)
+    yy, xx = np.mgrid[0:600, 0:700]
+    base = np.stack([xx * 255 / 700, yy * 255 / 600, (xx + yy) % 255], axis=2)
+    path = tmp_path / "well.jpg"
+    Image.fromarray(np.clip(base + rng.normal(0, 20, base.shape), 0, 255).astype(np.uint8)).save(path)
+    return path
+
+
+def test_views_of_a_jpeg_follow_the_decode_rule_and_never_decode_it_in_full(big_jpeg, monkeypatch):
+    calls = []
+
+    def recording_load_rgb(path, *, reduce_for=None):
+        calls.append(reduce_for)
+        return load_rgb(path, reduce_for=reduce_for)
+
+    monkeypatch.setattr(features_module, "load_rgb", recording_load_rgb)
+    spec = ViewSpec(n_views=4, size=64, seed=0)
+    plain, source = decode_for_views(big_jpeg, spec)
+    assert plain.shape == (75, 88, 3)  # 600 // 64 = 9 → decoded at 1/8
+    assert source.shape == (150, 175, 3)  # for augmentation_side(64, 0.7) = 91 px: 600 // 91 = 6 → 1/4
+    assert calls == [64, 91]
+    views = image_views(big_jpeg, spec)
+    np.testing.assert_array_equal(views[0], resize_area(load_rgb(big_jpeg, reduce_for=64), 64))
+    assert all(reduce_for is not None for reduce_for in calls)
+
+
+def test_one_decode_serves_both_when_the_scales_agree(big_jpeg, images, monkeypatch):
+    calls = []
+
+    def recording_load_rgb(path, *, reduce_for=None):
+        calls.append(reduce_for)
+        return load_rgb(path, reduce_for=reduce_for)
+
+    monkeypatch.setattr(features_module, "load_rgb", recording_load_rgb)
+    plain, source = decode_for_views(big_jpeg, ViewSpec(n_views=4, size=32))  # 1/8 for 32 and 46 px
+    assert plain is source and calls == [32]
+    plain, source = decode_for_views(images[0], ViewSpec(n_views=4, size=16))  # a PNG: decoded in full
+    assert plain is source and plain.shape == (40, 50, 3)
+
+
+def test_several_seeds_at_once_give_what_each_seed_gives_alone(big_jpeg, images, tmp_path, monkeypatch):
+    paths = [big_jpeg, *images[:2]]
+    specs = [ViewSpec(n_views=3, size=16, seed=0), ViewSpec(n_views=3, size=16, seed=1)]
+    decodes = []
+
+    def recording_decode(path, spec):
+        decodes.append(path)
+        return decode_for_views(path, spec)
+
+    monkeypatch.setattr(features_module, "decode_for_views", recording_decode)
+    extractor = FakeExtractor(16)
+    together = features_module.cached_features_for_specs(paths, extractor, specs, cache=tmp_path / "c")
+    assert len(decodes) == len(paths)  # each file decoded once for both seeds
+    for spec, array in zip(specs, together, strict=True):
+        np.testing.assert_allclose(
+            array, cached_features(paths, FakeExtractor(16), spec, cache=None), rtol=1e-6
+        )
+    np.testing.assert_array_equal(together[0][:, 0], together[1][:, 0])
+    assert len(list((tmp_path / "c").rglob("*.npz"))) == 2 * len(paths)
+    again = FakeExtractor(16)
+    cached = features_module.cached_features_for_specs(paths, again, specs, cache=tmp_path / "c")
+    assert again.calls == 0 and all(np.array_equal(a, b) for a, b in zip(cached, together, strict=True))

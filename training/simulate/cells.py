@@ -137,19 +137,74 @@ def spread_cell_params(rng: np.random.Generator, m: Morphology, n: int, stress: 
     ]
 
 
+#: Samples of a cell's outline per turn, at equal steps of the pseudo-angle of :func:`_pseudo_angle`.
+_OUTLINE_SAMPLES = 1024
+
+
+def _pseudo_angle(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """A monotone stand-in for the polar angle of (x, y), in [0, 4) quarter turns, without trigonometry.
+
+    In each quadrant it is ``|y| / (|x| + |y|)`` (0 on an axis, ½ on a diagonal), offset by the quadrant;
+    it rises with the angle, so a table sampled at equal pseudo-angle steps can be indexed by it.
+    """
+    ax, ay = np.abs(x), np.abs(y)
+    t = ay / np.maximum(ax + ay, np.float32(1e-12))
+    # quadrant by quadrant: t, 2 − t, 2 + t, 4 − t; left = [x < 0], below = [y < 0], no branches
+    left, below = (x < 0).astype(np.float32), (y < 0).astype(np.float32)
+    t *= (1 - 2 * left) * (1 - 2 * below)
+    t += 2 * left + 4 * below - 4 * left * below
+    return t
+
+
+def _sample_directions() -> tuple[np.ndarray, np.ndarray]:
+    """cos and sin of the directions at the pseudo-angle samples (the inverse of :func:`_pseudo_angle`)."""
+    t = np.arange(_OUTLINE_SAMPLES + 1) * (4.0 / _OUTLINE_SAMPLES)
+    quadrant = np.minimum(t // 1, 3)
+    frac = t - quadrant
+    frac = np.where(quadrant % 2 == 1, 1 - frac, frac)  # |y| / (|x| + |y|) in each quadrant
+    x = (1 - frac) * np.where((quadrant == 1) | (quadrant == 2), -1.0, 1.0)
+    y = frac * np.where(quadrant >= 2, -1.0, 1.0)
+    norm = np.hypot(x, y)
+    return x / norm, y / norm
+
+
+_COS, _SIN = _sample_directions()
+_ANGLE = np.arctan2(_SIN, _COS)
+#: cos(kφ) and sin(kφ) of the outline's wobble harmonics k = 2, 3, 4, 5 at the samples.
+_HARMONICS = np.arange(2, 6)[:, None] * _ANGLE[None, :]
+_COS_K, _SIN_K = np.cos(_HARMONICS), np.sin(_HARMONICS)
+
+
+def _outline_table(wobble: np.ndarray, processes: list, a: float, b: float) -> tuple[np.ndarray, np.ndarray]:
+    """A cell's outline ``r`` (in units of its ellipse) at the pseudo-angle samples, and the µm per unit.
+
+    ``r = 1 + Re Σ wₖ e^{ikφ} (k = 2…5, the wobble) + processes`` (von Mises-shaped bumps). Both arrays have
+    ``_OUTLINE_SAMPLES + 1`` samples (the last repeats the first); the second is the length of one unit of
+    ``r`` in µm in each direction, ``sqrt((a·cos φ)² + (b·sin φ)²)``.
+    """
+    radius = 1.0 + wobble.real @ _COS_K - wobble.imag @ _SIN_K
+    for ang, length, kappa in processes:
+        radius += length * np.exp(kappa * (_COS * math.cos(ang) + _SIN * math.sin(ang) - 1))
+    return radius, np.hypot(a * _COS, b * _SIN)
+
+
 def draw_spread_cell(canvas: Canvas, m: Morphology, cx: float, cy: float, params: tuple) -> None:
     """One adherent live cell at (cx, cy) px: outline with processes, thickness, nucleus, nucleoli, granules.
 
     The outline is ``rho = r(phi)`` in the cell's elliptic coordinates, ``r = 1 + wobble harmonics +
-    processes`` (harmonics and the von Mises-shaped processes are evaluated from cos/sin of ``phi``, without
-    trigonometric calls). ``params`` is one tuple of :func:`spread_cell_params`.
+    processes``, tabulated once per cell (:func:`_outline_table`) and read per pixel by linear
+    interpolation at the pixel's pseudo-angle; the cell is drawn in the box that the outline spans.
+    ``params`` is one tuple of :func:`spread_cell_params`.
     """
     s = canvas.s
     radius, a, b, theta, wobble, processes, spreading, height, na, nb, nu0, nv0, nucleoli = params
     cos_t, sin_t = math.cos(theta), math.sin(theta)
-    reach = 1 + 2 * m.irregularity + max((length for _, length, _ in processes), default=0.0)
-    half_x = reach * math.hypot(a * cos_t, b * sin_t) * s + 2
-    half_y = reach * math.hypot(a * sin_t, b * cos_t) * s + 2
+    table, um_per_unit = _outline_table(wobble, processes, a, b)
+    edge_px = max(1.0, 0.8 * s)
+    along, across = a * table * _COS, b * table * _SIN  # outline points (µm) in the cell's frame
+    margin = edge_px / 2 + 2
+    half_x = float(np.abs(along * cos_t - across * sin_t).max()) * s + margin
+    half_y = float(np.abs(along * sin_t + across * cos_t).max()) * s + margin
     dx, dy, x0, y0 = canvas.grid(cx, cy, half_x, half_y)
     if dx.size == 0 or dy.size == 0:
         return
@@ -157,19 +212,14 @@ def draw_spread_cell(canvas: Canvas, m: Morphology, cx: float, cy: float, params
     v = dy * np.float32(cos_t / s) - dx * np.float32(sin_t / s)
     un, vn = u * np.float32(1 / a), v * np.float32(1 / b)
     rho = np.sqrt(un * un + vn * vn)
-    inv = 1 / np.maximum(rho, np.float32(1e-6))
-    cos_p, sin_p = un * inv, vn * inv
-    z = (cos_p + 1j * sin_p).astype(np.complex64)
-    zk = z * z
-    outline = np.ones_like(rho)
-    for w in wobble:
-        outline += (np.complex64(w) * zk).real
-        zk *= z
-    for ang, length, kappa in processes:
-        cos_d = cos_p * np.float32(math.cos(ang)) + sin_p * np.float32(math.sin(ang))
-        outline += np.float32(length) * np.exp(np.float32(kappa) * (cos_d - 1))
-    local_scale = np.sqrt((a * cos_p) ** 2 + (b * sin_p) ** 2) * np.float32(s)  # px per unit of rho
-    edge_px = max(1.0, 0.8 * s)
+    position = _pseudo_angle(un, vn)
+    position *= np.float32(_OUTLINE_SAMPLES / 4)
+    index = np.minimum(position.astype(np.intp), _OUTLINE_SAMPLES - 1)
+    position -= index  # fraction between samples
+    table32 = table.astype(np.float32)
+    outline = table32[index]
+    outline += position * (table32[index + 1] - outline)
+    local_scale = (um_per_unit * s).astype(np.float32)[index]  # px per unit of rho
     mask = _ramp((outline - rho) * local_scale, edge_px)
     q = np.minimum(rho / outline, 1)
     flat = 0.25 + 0.55 * spreading

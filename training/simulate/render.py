@@ -26,7 +26,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage
+from scipy import ndimage, special
 
 from training.simulate.cells import (
     Canvas,
@@ -146,21 +146,95 @@ def parse_image_size(text: str | tuple[int, int]) -> tuple[int, int]:
     return width, height
 
 
+#: The standard normal distribution at 65 536 equally likely levels (its quantiles at (i + ½) / 65 536): a
+#: random 16-bit index into it is a standard normal draw, cut at ±4.3 SD.
+_NORMAL_LEVELS = special.ndtri((np.arange(65536) + 0.5) / 65536).astype(np.float32)
+
+
+def _normal_noise(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
+    """Standard normal noise, float32, through :data:`_NORMAL_LEVELS` (3× faster than ``standard_normal``)."""
+    return _NORMAL_LEVELS[rng.integers(0, 65536, shape, dtype=np.uint16)]
+
+
+#: Gaussian kernels are cut at this many standard deviations (0.3 % of the weight lies beyond 3 σ).
+_TRUNCATE_SD = 3.0
+
+
+def _gaussian(image: np.ndarray, sigma_px: float) -> np.ndarray:
+    """Gaussian blur (edges replicated, kernel cut at 3 σ) into a new float32 array.
+
+    Down the columns as a weighted sum of shifted copies of whole rows, symmetric taps paired
+    (memory-contiguous, ~2× faster than ``ndimage`` along that axis), then along the rows with
+    ``ndimage.gaussian_filter1d`` and the same kernel.
+    """
+    radius = int(_TRUNCATE_SD * sigma_px + 0.5)
+    taps = np.exp(-0.5 * (np.arange(radius + 1) / sigma_px) ** 2)
+    taps = (taps / (2 * taps.sum() - taps[0])).astype(np.float32)  # taps[i] weighs offsets ±i
+    height = image.shape[0]
+    padded = np.pad(image, ((radius, radius), (0, 0)), mode="edge")
+    columns = padded[radius : radius + height] * taps[0]
+    pair = np.empty_like(columns)
+    for offset in range(1, radius + 1):
+        np.add(
+            padded[radius - offset : radius - offset + height],
+            padded[radius + offset : radius + offset + height],
+            out=pair,
+        )
+        pair *= taps[offset]
+        columns += pair
+    return ndimage.gaussian_filter1d(columns, sigma_px, axis=1, mode="nearest", truncate=_TRUNCATE_SD)
+
+
+def _upsample_linear(small: np.ndarray, factor: int, axis: int) -> np.ndarray:
+    """Linear interpolation by an integer ``factor`` along ``axis`` (pixel centres aligned, edges replicated).
+
+    Output sample ``factor·j + p`` lies at ``j + (p + ½)/factor − ½`` in input samples: each phase ``p`` is a
+    two-tap blend of neighbouring samples; the phases are then interleaved (as
+    ``ndimage.zoom(order=1, grid_mode=True, mode="nearest")``, without its per-sample coordinate maths).
+    """
+    n = small.shape[axis]
+    padded = np.concatenate([np.take(small, [0], axis), small, np.take(small, [n - 1], axis)], axis)
+    before = padded[(slice(None),) * axis + (slice(0, n),)]  # the previous sample of each
+    after = padded[(slice(None),) * axis + (slice(2, n + 2),)]  # the next
+    phases = []
+    for phase in range(factor):
+        shift = (phase + 0.5) / factor - 0.5  # in input samples, within (−½, ½)
+        weight = np.float32(abs(shift))
+        blend = small * (1 - weight)
+        blend += weight * (before if shift < 0 else after)
+        phases.append(blend)
+    shape = list(small.shape)
+    shape[axis] *= factor
+    return np.stack(phases, axis=axis + 1).reshape(shape)
+
+
+def _block_mean(image: np.ndarray, factor: int) -> np.ndarray:
+    """Mean over ``factor × factor`` blocks of an image whose sides are multiples of ``factor``."""
+    columns = image[:, 0::factor].copy()
+    for phase in range(1, factor):
+        columns += image[:, phase::factor]
+    blocks = columns[0::factor].copy()
+    for phase in range(1, factor):
+        blocks += columns[phase::factor]
+    blocks *= np.float32(1 / factor**2)
+    return blocks
+
+
 def _blur(image: np.ndarray, sigma_px: float) -> np.ndarray:
     """Gaussian blur into a new array; large kernels run on a block-averaged copy (faster, looks the same)."""
     if sigma_px < 0.3:
         return image.copy()
     factor = int(sigma_px // 1.5)
     if factor < 2:
-        return ndimage.gaussian_filter(image, sigma_px, mode="nearest")
+        return _gaussian(image, sigma_px)
     h, w = image.shape
     hp, wp = -(-h // factor) * factor, -(-w // factor) * factor
     padded = np.pad(image, ((0, hp - h), (0, wp - w)), mode="edge")
-    small = padded.reshape(hp // factor, factor, wp // factor, factor).mean(axis=(1, 3))
+    small = _block_mean(padded, factor)
     sigma_small = math.sqrt(max(sigma_px**2 / factor**2 - 0.25, 0.1))
     small = ndimage.gaussian_filter(small, sigma_small, mode="nearest")
-    big = ndimage.zoom(small, factor, order=1, mode="nearest", grid_mode=True)
-    return np.ascontiguousarray(big[:h, :w], dtype=np.float32)
+    big = _upsample_linear(_upsample_linear(small, factor, axis=1), factor, axis=0)
+    return np.ascontiguousarray(big[:h, :w])
 
 
 def _background(
@@ -201,15 +275,18 @@ def _background(
 
 
 def _bilinear(grid: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """Separable linear interpolation of ``grid`` (ny, nx) at fractional ``rows`` × ``cols``."""
-    r0 = np.clip(np.floor(rows).astype(np.intp), 0, grid.shape[0] - 2)
-    fr = (rows - r0).astype(np.float32)[:, None]
-    tmp = grid[r0] * (1 - fr) + grid[r0 + 1] * fr  # (len(rows), nx)
+    """Separable linear interpolation of ``grid`` (ny, nx) at fractional ``rows`` × ``cols``.
+
+    Along the grid's rows first (a small array), then whole rows are blended (contiguous copies).
+    """
     c0 = np.clip(np.floor(cols).astype(np.intp), 0, grid.shape[1] - 2)
     fc = (cols - c0).astype(np.float32)[None, :]
-    out = tmp[:, c0]
-    out *= 1 - fc
-    out += tmp[:, c0 + 1] * fc
+    across = grid[:, c0] * (1 - fc) + grid[:, c0 + 1] * fc  # (ny, len(cols))
+    r0 = np.clip(np.floor(rows).astype(np.intp), 0, grid.shape[0] - 2)
+    fr = (rows - r0).astype(np.float32)[:, None]
+    out = across[r0]
+    out *= 1 - fr
+    out += across[r0 + 1] * fr
     return out
 
 
@@ -266,18 +343,28 @@ def render_well(
         intensity = intensity.reshape(out_height, factor, out_width, factor).mean(axis=(1, 3))
     # camera shot noise (∝ √signal), specified at full size and averaged down for smaller images
     sd = optics.noise * out_width / FULL_SIZE[0] / math.sqrt(look.grey)
-    shot = np.sqrt(np.maximum(intensity, 0))
-    shot *= rng.standard_normal((out_height, out_width), dtype=np.float32)
+    shot = np.maximum(intensity, 0)
+    np.sqrt(shot, out=shot)
     shot *= np.float32(sd)
+    shot *= _normal_noise(rng, (out_height, out_width))
     intensity += shot
     return _to_rgb8(intensity, look)
 
 
 def _binomial3(image: np.ndarray) -> np.ndarray:
     """Separable [1, 2, 1] / 4 smoothing (a Gaussian of σ = 0.71 px), edges replicated."""
-    padded = np.pad(image, 1, mode="edge")
-    rows = padded[:-2] + 2 * padded[1:-1] + padded[2:]
-    return (rows[:, :-2] + 2 * rows[:, 1:-1] + rows[:, 2:]) * np.float32(1 / 16)
+    rows = image * np.float32(2)  # each pass in place: a new full-size array costs page faults
+    rows[1:] += image[:-1]
+    rows[0] += image[0]
+    rows[:-1] += image[1:]
+    rows[-1] += image[-1]
+    out = rows * np.float32(2)
+    out[:, 1:] += rows[:, :-1]
+    out[:, 0] += rows[:, 0]
+    out[:, :-1] += rows[:, 1:]
+    out[:, -1] += rows[:, -1]
+    out *= np.float32(1 / 16)
+    return out
 
 
 def _compose(
@@ -292,16 +379,17 @@ def _compose(
     """Texture, halo optics, illumination and defocus: the noiseless grey image (height, width)."""
     s = canvas.s
     height, width = canvas.thickness.shape
-    noise = rng.standard_normal((height, width), dtype=np.float32)
-    # granules: the noise smoothed at 0.7 px, normalised (its SD is 6/16), above 1.3 SD
-    granules = _binomial3(noise)
+    noise = _normal_noise(rng, (height, width))
+    smooth = _binomial3(noise)  # σ = 0.71 px; SD of white noise × 6/16
+    mottle = _binomial3(smooth)  # σ = 1 px (0.65 µm at full size); SD of white noise × 70/256
+    # granules: the noise smoothed at 0.7 px, normalised, above 1.3 SD
+    granules = smooth
     granules *= np.float32(16 / 6)
     granules -= np.float32(1.3)
     np.maximum(granules, 0, out=granules)
     granules *= canvas.granule
     granules *= np.float32(_K_GRANULE * m.granularity)
     # mottled thickness (±15 %)
-    mottle = _binomial3(_binomial3(noise))  # σ = 1 px (0.65 µm at full size); SD of white noise × 70/256
     mottle *= np.float32(0.15 * 256 / 70)
     mottle += 1
     thickness = canvas.thickness
