@@ -6,6 +6,16 @@ import { h, num, setText, sig } from './ui-kit.js';
 
 const $ = (id) => document.getElementById(id);
 
+/** A card's `imaging`: a sentence, or {description, pixel_size_um, objective} (docs/model-card.md). */
+function imagingText(imaging) {
+  if (!imaging) return '—';
+  if (typeof imaging === 'string') return imaging;
+  const scale = [imaging.pixel_size_um ? `${imaging.pixel_size_um} µm/px` : '', imaging.objective ?? '']
+    .filter(Boolean)
+    .join(', ');
+  return [imaging.description ?? '', scale].filter(Boolean).join(' · ') || '—';
+}
+
 function evaluationRows(ev) {
   if (!ev) return [h('dd', { class: 'muted' }, 'not evaluated')];
   const rows = [];
@@ -76,7 +86,7 @@ export function renderModelCard(card) {
       h('dt', {}, 'Test accuracy'),
       ...evaluationRows(card.evaluation),
       h('dt', {}, 'Expects'),
-      h('dd', {}, card.imaging ?? '—'),
+      h('dd', {}, imagingText(card.imaging)),
       h('dt', {}, 'Model'),
       h('dd', {}, `${architecture(card)} · input ${card.input?.size ?? '?'} px · v${card.version ?? '?'}`),
     ),

@@ -293,7 +293,7 @@ def test_imagexpress_folder_with_layout_gives_one_curve_per_series_like_training
     curves, wells = parse_report(download_report(page))
     assert [c["label"] for c in curves] == labels
     # Each curve fitted on its own: 6 doses, its vehicle and the shared one (the kill well is a control, not
-    # fitted). The near-black 12-bit images (see the xfail below) give flat curves: no IC50 yet, said so.
+    # fitted); every curve has a status.
     for c in curves:
         assert (c["n_wells"], c["n_concentrations"]) == ("8", "7") and c["status"], c
     by_curve: dict[str, dict[str, dict[str, str]]] = {}
@@ -327,11 +327,6 @@ def test_imagexpress_folder_with_layout_gives_one_curve_per_series_like_training
         assert r["od450"] == pytest.approx(reference.od450[r["well"]], abs=1e-4)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="12-bit data in a 16-bit TIFF is divided by 65,535 (training/preprocess.py to_uint8), so its "
-    "thumbnails are near-black until the bit-depth rule of issue 14 item 1 lands (another helper's branch)",
-)
 def test_thumbnails_of_12bit_fields_are_visible(page: Any, server: Server, plate_folder: Path):
     open_app(page, server)
     page.set_input_files("#folder-input", str(plate_folder))

@@ -125,7 +125,8 @@ def test_the_head_trained_in_the_page_matches_trainings_head(origin_page: Any, d
     r2_page = [table1(measured, np.asarray(run["predicted"]))["r2"] for run in got["runs"]]
     for run in got["runs"]:  # early stopping: 30 epochs after the best one, whose weights are kept
         assert run["epochs"] == run["history"]
-        assert run["stoppedEarly"] and run["epochs"] == run["bestEpoch"] + 31
+        # stopped 30 epochs after the best one, or ran to training's maximum (training.config.EPOCHS = 300)
+        assert run["epochs"] == (run["bestEpoch"] + 31 if run["stoppedEarly"] else 300), run
     assert got["leaked"] == 0
     assert min(r2_page) > 0.8, r2_page  # real models, not constants
     # One run's r² on 33 test images varies by a few hundredths with the seed: compare the means of 4 seeds.

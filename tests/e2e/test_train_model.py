@@ -20,14 +20,14 @@ import pytest
 from app.registry import load_registry
 from tests.e2e.conftest import MODEL_A, Fixture, Server
 from tests.e2e.test_train_head import FLOATS_JS, _floats, call
-from tests.e2e.train_data import training_set
+from tests.e2e.train_data import bundled_input_size, training_set
 from training.preprocess import preprocess
 from training.trust.ood import image_stats
 
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
-BACKBONE = "mobilenetv2-5adc7f14115f-224"
+BACKBONE = next((ROOT / "models" / "backbones").glob("*/backbone.json")).parent.name  # the bundled one
 
 _RUN = """
 const features = floats(a[0]);
@@ -65,7 +65,7 @@ return { card: result.card, plan: result.plan.kind, warnings: result.warnings, s
 
 def test_a_model_trained_in_the_page_is_evaluated_kept_exported_and_served(origin_page: Any, tmp_path: Path):
     data, folder = training_set()
-    stats = [image_stats(preprocess(folder / r["path"], 224)) for r in data.rows]
+    stats = [image_stats(preprocess(folder / r["path"], bundled_input_size())) for r in data.rows]
     images = [
         {"series": r["series"], "plate": r["plate"], "cellLine": r["cell_line"],
          "concentrationUm": r["concentration_um"], "od450": float(y)}

