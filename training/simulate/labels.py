@@ -27,7 +27,16 @@ import pandas as pd
 
 from training.simulate.presets import CellLinePreset, PlateDesign
 
-__all__ = ["ROW_LETTERS", "hill_viability", "line_key", "plate_truth", "simulate_labels", "stream_seed"]
+__all__ = [
+    "ROW_LETTERS",
+    "hill_viability",
+    "label_table",
+    "line_key",
+    "plate_records",
+    "plate_truth",
+    "simulate_labels",
+    "stream_seed",
+]
 
 ROW_LETTERS = "ABCDEFGH"
 
@@ -133,18 +142,36 @@ def plate_truth(
     return _plate_truth(preset, design, rng, field), rng
 
 
-def _plate_records(
+def plate_records(
     preset: CellLinePreset,
     design: PlateDesign,
     truth: dict[str, Any],
     *,
     seed: int,
-    line_key: int,
     plate: int,
+    read: str = "",
+    image_stream: int = 2,
 ) -> list[dict[str, Any]]:
-    """The label rows of one plate, in row, column order."""
-    plate_id = f"{preset.name}-P{plate}"
-    plate_seed = stream_seed(seed, line_key, plate, 1)
+    """The label rows of one read of a plate, in row, column order.
+
+    Parameters
+    ----------
+    preset, design
+        The cell line and the plate design.
+    truth : dict
+        The read's arrays of shape ``(replicates, n_conc)`` (``od450``, ``viability``, ``n_cells``,
+        ``n_dying``, ``n_debris``, ``stress``, ``focus``, ``cells_well``, ``od_expected``) and the plate's
+        ``conc`` and ``ic50``, as :func:`plate_truth` gives them for the end read.
+    seed, plate
+        Master seed and plate number (from 1).
+    read : str
+        Suffix of the read's plate folder and plate ID ("" for the end read, "-t0" for time zero).
+    image_stream : int
+        Seed stream of the images' own randomness (each read draws its own images).
+    """
+    key = line_key(preset.name)
+    plate_id = f"{preset.name}-P{plate}{read}"
+    plate_seed = stream_seed(seed, key, plate, 1)
     records = []
     for r in range(design.replicates):
         row = ROW_LETTERS[r]
@@ -152,7 +179,7 @@ def _plate_records(
             well = f"{row}{column:02d}"
             records.append(
                 {
-                    "image": f"{preset.name}/plate{plate}/{well}.jpg",
+                    "image": f"{preset.name}/plate{plate}{read}/{well}.jpg",
                     "cell_line": preset.name,
                     "drug": design.drug,
                     "concentration_um": float(truth["conc"][c]),
@@ -165,7 +192,7 @@ def _plate_records(
                     "ic50_true_um": float(truth["ic50"]),
                     "hill_true": float(preset.growth.hill),
                     "n_cells": int(truth["n_cells"][r, c]),
-                    "seed": stream_seed(seed, line_key, plate, 2, r, c),
+                    "seed": stream_seed(seed, key, plate, image_stream, r, c),
                     "row": row,
                     "column": column,
                     "x_n_dying": int(truth["n_dying"][r, c]),
@@ -216,9 +243,12 @@ def simulate_labels(
     records = []
     for plate in range(1, design.plates + 1):
         truth, _ = plate_truth(preset, design, seed=int(seed), plate=plate, field=field)
-        records += _plate_records(
-            preset, design, truth, seed=int(seed), line_key=line_key(preset.name), plate=plate
-        )
+        records += plate_records(preset, design, truth, seed=int(seed), plate=plate)
+    return label_table(records)
+
+
+def label_table(records: list[dict[str, Any]]) -> pd.DataFrame:
+    """Label rows (:func:`plate_records`) as a table with the manifest's column types."""
     table = pd.DataFrame.from_records(records)
     for name in ("n_cells", "seed", "column", "x_n_dying", "x_n_debris", "x_plate_seed"):
         table[name] = table[name].astype("Int64")

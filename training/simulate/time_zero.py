@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from training.simulate.labels import ROW_LETTERS, line_key, plate_truth, simulate_labels, stream_seed
+from training.simulate.labels import label_table, plate_records, plate_truth
 from training.simulate.presets import CellLinePreset, PlateDesign
 
 __all__ = [
@@ -68,59 +68,71 @@ def gr50_true_um(preset: CellLinePreset, *, ic50_um: float) -> float | None:
     return ic50_um * ((1 - g.bottom) / (target - g.bottom) - 1) ** (1 / g.hill)
 
 
-def _plate_time_zero(
-    preset: CellLinePreset, design: PlateDesign, *, seed: int, plate: int, field: float
-) -> list[dict[str, Any]]:
-    """The time-zero rows of one plate (row, column order)."""
-    g, k = preset.growth, doublings(preset)
-    truth, rng = plate_truth(preset, design, seed=seed, plate=plate, field=field)
+def _time_zero_truth(
+    preset: CellLinePreset, truth: dict[str, Any], rng: np.random.Generator, field: float
+) -> dict[str, Any]:
+    """The time-zero read's arrays (:func:`plate_records`' keys), drawn from the plate's generator after its
+    end read: each well's cells at drug addition in a new field, background death only."""
+    g, a = preset.growth, preset.assay
     shape = truth["cells_well"].shape
     cells0 = g.cells_at_drug * truth["seeding"]
     field_factor = np.exp(rng.normal(0, g.field_cv, shape))
-    well_noise = np.exp(rng.normal(0, preset.assay.well_cv, shape))
-    reader = rng.normal(0, preset.assay.reader_sd, shape)
+    well_noise = np.exp(rng.normal(0, a.well_cv, shape))
+    reader = rng.normal(0, a.reader_sd, shape)
     dying0 = g.dead_persistence * g.background_death * cells0
-    n_cells = rng.poisson(field * field_factor * cells0)
-    n_dying = rng.poisson(field * field_factor * dying0)
-    n_debris = rng.poisson(field * field_factor * g.debris_per_dead * dying0 + g.baseline_debris_per_field)
-    od450 = truth["blank"] + truth["od_per_cell"] * cells0 * well_noise + reader
+    expected = truth["blank"] + truth["od_per_cell"] * cells0
+    return {
+        "conc": truth["conc"],
+        "ic50": truth["ic50"],
+        "viability": np.ones(shape),
+        "cells_well": cells0,
+        "od_expected": expected,
+        "od450": truth["blank"] + truth["od_per_cell"] * cells0 * well_noise + reader,
+        "n_cells": rng.poisson(field * field_factor * cells0),
+        "n_dying": rng.poisson(field * field_factor * dying0),
+        "n_debris": rng.poisson(
+            field * field_factor * g.debris_per_dead * dying0 + g.baseline_debris_per_field
+        ),
+        "stress": np.zeros(shape),
+        "focus": truth["focus"],
+    }
+
+
+def _with_gr(
+    records: list[dict[str, Any]], preset: CellLinePreset, truth: dict[str, Any], read_time_h: float
+) -> None:
+    """Add the read time and the GR truth to one plate's rows (row, column order, as ``truth``'s arrays)."""
+    k = doublings(preset)
+    gr = gr_true(truth["viability"], k=k).ravel()
     gr50 = gr50_true_um(preset, ic50_um=float(truth["ic50"]))
-    plate_id = f"{preset.name}-P{plate}{TIME_ZERO_FOLDER_SUFFIX}"  # a manifest's plate is one read of it
-    rows = []
-    for r in range(design.replicates):
-        row = ROW_LETTERS[r]
-        for c, column in enumerate(design.columns):
-            well = f"{row}{column:02d}"
-            rows.append(
-                {
-                    "image": f"{preset.name}/plate{plate}{TIME_ZERO_FOLDER_SUFFIX}/{well}.jpg",
-                    "cell_line": preset.name,
-                    "drug": design.drug,
-                    "concentration_um": float(truth["conc"][c]),
-                    "od450": round(float(od450[r, c]), 4),
-                    "plate": plate_id,
-                    "well": well,
-                    "series": f"{plate_id}-{row}",
-                    "synthetic": True,
-                    "x_read_time_h": 0.0,
-                    "viability_true": 1.0,
-                    "x_gr_true": float(gr_true(truth["viability"][r, c], k=k)),
-                    "x_gr50_true_um": gr50 if gr50 is not None else math.nan,
-                    "ic50_true_um": float(truth["ic50"]),
-                    "hill_true": float(g.hill),
-                    "n_cells": int(n_cells[r, c]),
-                    "seed": stream_seed(seed, line_key(preset.name), plate, 3, r, c),
-                    "row": row,
-                    "column": column,
-                    "x_n_dying": int(n_dying[r, c]),
-                    "x_n_debris": int(n_debris[r, c]),
-                    "x_stress": 0.0,
-                    "x_focus_um": round(float(truth["focus"][r, c]), 3),
-                    "x_plate_seed": stream_seed(seed, line_key(preset.name), plate, 1),
-                    "x_cells_well": round(float(cells0[r, c]), 1),
-                }
-            )
-    return rows
+    for record, value in zip(records, gr, strict=True):
+        record.update(
+            x_read_time_h=read_time_h,
+            x_gr_true=float(value),
+            x_gr50_true_um=gr50 if gr50 is not None else math.nan,
+        )
+
+
+def _reads(
+    preset: CellLinePreset, design: PlateDesign | None, seed: int, aspect: float, *, end_read: bool
+) -> pd.DataFrame:
+    """The time-zero read of every plate, after the end read when ``end_read`` (each plate drawn once)."""
+    design = design or PlateDesign()
+    field = preset.optics.field_fraction(aspect)
+    ends: list[dict[str, Any]] = []
+    zeros: list[dict[str, Any]] = []
+    for plate in range(1, design.plates + 1):
+        truth, rng = plate_truth(preset, design, seed=int(seed), plate=plate, field=field)
+        end = plate_records(preset, design, truth, seed=int(seed), plate=plate)
+        _with_gr(end, preset, truth, float(preset.growth.exposure_h))
+        zero = plate_records(
+            preset, design, _time_zero_truth(preset, truth, rng, field), seed=int(seed), plate=plate,
+            read=TIME_ZERO_FOLDER_SUFFIX, image_stream=3,
+        )  # fmt: skip
+        _with_gr(zero, preset, truth, 0.0)  # a well's GR truth belongs to the well, whichever read
+        ends += end
+        zeros += zero
+    return label_table(ends + zeros if end_read else zeros)
 
 
 def time_zero_labels(
@@ -140,32 +152,14 @@ def time_zero_labels(
         value at the end read) and ``x_gr50_true_um`` (the plate's true GR50, NaN when not reached); images
         are ``<cell_line>/plate<k>-t0/<well>.jpg``.
     """
-    design = design or PlateDesign()
-    field = preset.optics.field_fraction(aspect)
-    rows: list[dict[str, Any]] = []
-    for plate in range(1, design.plates + 1):
-        rows += _plate_time_zero(preset, design, seed=int(seed), plate=plate, field=field)
-    table = pd.DataFrame.from_records(rows)
-    for name in ("n_cells", "seed", "column", "x_n_dying", "x_n_debris", "x_plate_seed"):
-        table[name] = table[name].astype("Int64")
-    table["synthetic"] = table["synthetic"].astype("boolean")
-    return table
+    return _reads(preset, design, seed, aspect, end_read=False)
 
 
 def with_time_zero(
     preset: CellLinePreset, *, design: PlateDesign | None = None, seed: int = 0, aspect: float = 2160 / 2560
 ) -> pd.DataFrame:
-    """Both reads of every well: the end read (``x_read_time_h`` = exposure) and the time-zero read (0 h).
+    """Both reads of every well: the end read (``x_read_time_h`` = exposure), then the time-zero read (0 h).
 
     The end rows are :func:`simulate_labels`'s, with ``x_read_time_h``, ``x_gr_true`` and ``x_gr50_true_um``.
     """
-    design = design or PlateDesign()
-    zero = time_zero_labels(preset, design=design, seed=seed, aspect=aspect)
-    end = simulate_labels(preset, design=design, seed=seed, aspect=aspect)
-    end["x_read_time_h"] = float(preset.growth.exposure_h)
-    end["x_gr_true"] = gr_true(end["viability_true"].to_numpy(float), k=doublings(preset))
-    end["x_gr50_true_um"] = [
-        gr50 if (gr50 := gr50_true_um(preset, ic50_um=float(ic50))) is not None else math.nan
-        for ic50 in end["ic50_true_um"]
-    ]
-    return pd.concat([end, zero], ignore_index=True)
+    return _reads(preset, design, seed, aspect, end_read=True)
