@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from app import stats
 from app.doseresponse import fit_hill
-from training import stats
 from training.formatting import json_float
 
 __all__ = ["Scores", "allogenic_matrix", "evaluate_predictions", "score_predictions", "table1", "table2"]

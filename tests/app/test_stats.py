@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from training.stats import (
+from app.stats import (
     MeanDifference,
     Regression,
     TTest,
