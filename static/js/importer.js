@@ -89,12 +89,6 @@ export async function readDrop(state, { files, unreadable }, target) {
   return record;
 }
 
-/** Revoke the thumbnails of images that no curve holds any more. */
-export function releaseImages(curves, images) {
-  const held = new Set(curves.flatMap((c) => c.wells));
-  for (const image of images) if (!held.has(image) && image.thumbUrl) URL.revokeObjectURL(image.thumbUrl);
-}
-
 /** The session's image record for a planned image: the one placed before (unless it is being scored). */
 function recordFor(state, record, image) {
   const before = record.records.get(image.path);
@@ -155,6 +149,5 @@ export function placeImport(state, record, makeCurve) {
   });
   record.records = records;
   record.curveIds = created.map((c) => c.id);
-  releaseImages(state.curves, previous);
   return filled;
 }

@@ -8,7 +8,7 @@ import {
   plateLineCount,
   plateMapFromForm,
 } from './concentrations.js';
-import { placeImport, readDrop, releaseImages } from './importer.js';
+import { placeImport, readDrop } from './importer.js';
 import { layoutTemplate } from './layouts.js';
 import { chooseBackend } from './model.js';
 import { fitOptions, parseIcPercents } from './results.js';
@@ -208,7 +208,7 @@ function showAttribution(id) {
   const curve = active();
   const well = curve?.wells.find((w) => w.id === id);
   if (well?.status !== 'done' || !scorer.canAttribute(curve.model?.id)) return;
-  const base = { name: well.name, thumbUrl: well.thumbUrl };
+  const base = { name: well.name, thumb: well.thumb };
   ui.renderAttribution({ ...base, busy: true });
   state.attributionFor = id;
   scorer.attribute(well.file).then(
@@ -423,7 +423,6 @@ function removeCurve(id) {
   )
     return;
   state.curves = state.curves.filter((c) => c !== curve);
-  releaseImages(state.curves, curve.wells);
   if (!state.curves.length) newCurve();
   else if (state.activeId === id) openCurve(state.curves[state.curves.length - 1].id);
   else view.render();
@@ -433,9 +432,7 @@ function clearImages() {
   const curve = active();
   if (!curve.wells.length || !window.confirm(`Remove all ${curve.wells.length} images of "${curve.label}"?`))
     return;
-  const images = curve.wells;
   curve.wells = [];
-  releaseImages(state.curves, images);
   curve.fit = null;
   curve.fitKey = null;
   view.render();

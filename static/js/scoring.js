@@ -201,10 +201,9 @@ export class Scorer {
         height: msg.height,
         warnings: msg.warnings,
         timings: msg.timings,
+        thumb: msg.thumbnail,
         problem: null,
       });
-      if (well.thumbUrl) URL.revokeObjectURL(well.thumbUrl);
-      well.thumbUrl = URL.createObjectURL(msg.thumbnail);
       this.#debug.numTensors.push({ model: curve.model?.id, after: well.name, n: msg.numTensors });
       this.#debug.timings.push(msg.timings);
     }

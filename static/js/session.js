@@ -101,7 +101,7 @@ export function newWell({ id, file, path = null, site = null, plate = null, layo
     status: 'queued', // queued | scoring | done | problem | error
     od450: null,
     features: null, // Float32Array (F,): pooled backbone features (for out-of-distribution checks)
-    thumbUrl: null,
+    thumb: null, // {rgba, width, height} once scored (worker.js thumbnail)
     width: null,
     height: null,
     warnings: [],

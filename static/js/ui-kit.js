@@ -19,6 +19,18 @@ export function h(tag, props = {}, ...children) {
   return el;
 }
 
+/**
+ * A canvas showing a thumbnail's pixels at their own size (CSS scales it).
+ *
+ * @param {{rgba: Uint8ClampedArray, width: number, height: number}} thumb  worker.js' thumbnail
+ * @param {object} [props]  more attributes, as for `h`
+ */
+export function thumbCanvas(thumb, props = {}) {
+  const canvas = h('canvas', { ...props, width: thumb.width, height: thumb.height });
+  canvas.getContext('2d').putImageData(new ImageData(thumb.rgba, thumb.width, thumb.height), 0, 0);
+  return canvas;
+}
+
 /** `x` with `digits` decimals, or "—" when it is missing or not finite. */
 export const num = (x, digits = 3) =>
   x === null || x === undefined || !Number.isFinite(x) ? '—' : Number(x).toFixed(digits);

@@ -2,7 +2,7 @@
 // table and the curve list. DOM only (part of the UI layer; main.js reaches these through ui.js).
 import { formatConcentration } from './concentrations.js';
 import { concentrationText, icEntry } from './results.js';
-import { h, num, setText, sig } from './ui-kit.js';
+import { h, num, setText, sig, thumbCanvas } from './ui-kit.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -182,10 +182,10 @@ export function renderReplicates(groups) {
 /**
  * The wells table, keyed by well id so that updates keep focus and scroll.
  *
- * @param {object[]} rows  {id, thumbUrl, name, well, plate, concValue, concSource, concNote, od450, status,
+ * @param {object[]} rows  {id, thumb, name, well, plate, concValue, concSource, concNote, od450, status,
  *   problem, warnings, fields, excluded, control, outlier}; control: 'blank' | 'kill' | null; outlier: the
  *   outlier test's reason when it left the well out, else null; fields: null for a one-image well, else
- *   each field {id, label, name, thumbUrl, od450, status, problem, warnings, leftOut} (the well's od450 is
+ *   each field {id, label, name, thumb, od450, status, problem, warnings, leftOut} (the well's od450 is
  *   their mean)
  * @param {{onToggle: (id, use) => void, onConcentration: (id, text) => void, onThumb?: (id) => void,
  *   onControl?: (id, kind) => void, onField?: (id, use) => void}} handlers  onThumb and onField get the
@@ -261,21 +261,28 @@ function createWellRow(r, { onToggle, onConcentration, onThumb, onControl }) {
   );
 }
 
+/** The thumbnails each wells-table cell shows (drawn again only when they change). */
+const shownThumbs = new WeakMap();
+
 /** A well's thumbnail, or its fields' small thumbnails (each opens that field's occlusion map). */
 function updateThumbs(cell, r, onThumb) {
-  const images = r.fields ?? [{ id: r.id, thumbUrl: r.thumbUrl, label: r.name }];
-  const key = JSON.stringify(images.map((f) => f.thumbUrl));
-  if (cell.dataset.src === key || !images.some((f) => f.thumbUrl)) return;
-  cell.dataset.src = key;
+  const images = r.fields ?? [{ id: r.id, thumb: r.thumb, label: r.name }];
+  const shown = shownThumbs.get(cell);
+  const same = shown?.length === images.length && images.every((f, i) => f.thumb === shown[i]);
+  if (same || !images.some((f) => f.thumb)) return;
+  shownThumbs.set(
+    cell,
+    images.map((f) => f.thumb),
+  );
   cell.classList.toggle('field-thumbs', r.fields !== null);
   cell.replaceChildren(
     ...images.map((f) =>
-      f.thumbUrl
-        ? h('img', {
-            src: f.thumbUrl,
-            alt: `thumbnail of ${f.label}`,
+      f.thumb
+        ? thumbCanvas(f.thumb, {
+            class: 'thumb',
+            role: 'img',
+            'aria-label': `thumbnail of ${f.label}`,
             title: r.fields ? `${f.label}: click for its occlusion map` : null,
-            loading: 'lazy',
             dataset: { field: f.id },
             onclick: (e) => {
               e.stopPropagation();

@@ -4,7 +4,7 @@
 import { overlayRGBA } from './attribution.js';
 import { droppedFiles, pickedFiles } from './dropped.js';
 import { clearPlot as clearChart, downloadPlot as downloadChart, renderCurve } from './plot.js';
-import { h, num, sig } from './ui-kit.js';
+import { h, num, sig, thumbCanvas } from './ui-kit.js';
 
 export {
   fillAnalysisForm,
@@ -233,7 +233,7 @@ export function enablePlotDownloads(enabled) {
 /**
  * The occlusion map of one well, overlaid on its thumbnail (or a "computing…" line, or nothing).
  *
- * @param {{name: string, thumbUrl: string, busy?: boolean, error?: string, grid?: number,
+ * @param {{name: string, thumb: {rgba, width, height}, busy?: boolean, error?: string, grid?: number,
  *   map?: Float32Array, od450?: number, ms?: number}|null} a
  */
 export function renderAttribution(a) {
@@ -257,19 +257,18 @@ export function renderAttribution(a) {
     return;
   }
   box.dataset.state = 'done';
-  const img = new Image();
-  const canvas = h('canvas', { class: 'attribution-map', width: 288, height: 288 });
-  img.onload = () => {
-    canvas.height = Math.round((288 * img.naturalHeight) / img.naturalWidth);
-    const ctx = canvas.getContext('2d');
-    ctx.drawImage(img, 0, 0, canvas.width, canvas.height);
-    const { rgba } = overlayRGBA(a.map, a.grid);
-    const cells = new OffscreenCanvas(a.grid, a.grid);
-    cells.getContext('2d').putImageData(new ImageData(rgba, a.grid, a.grid), 0, 0);
-    ctx.imageSmoothingEnabled = false;
-    ctx.drawImage(cells, 0, 0, canvas.width, canvas.height);
-  };
-  img.src = a.thumbUrl;
+  const canvas = h('canvas', {
+    class: 'attribution-map',
+    width: 288,
+    height: Math.round((288 * a.thumb.height) / a.thumb.width),
+  });
+  const ctx = canvas.getContext('2d');
+  ctx.drawImage(thumbCanvas(a.thumb), 0, 0, canvas.width, canvas.height);
+  const { rgba } = overlayRGBA(a.map, a.grid);
+  const cells = new OffscreenCanvas(a.grid, a.grid);
+  cells.getContext('2d').putImageData(new ImageData(rgba, a.grid, a.grid), 0, 0);
+  ctx.imageSmoothingEnabled = false;
+  ctx.drawImage(cells, 0, 0, canvas.width, canvas.height);
   const scale = Math.max(...Array.from(a.map, Math.abs));
   box.replaceChildren(
     title,

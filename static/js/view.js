@@ -1,5 +1,6 @@
 // From the session's state to the page: what the wells table, the progress line, the results and the curve
-// list show, computed from plain data and handed to ui.js. Renders at most every RENDER_INTERVAL_MS.
+// list show, computed from plain data and handed to ui.js. Renders at most every RENDER_INTERVAL_MS (less often
+// while a plate is scored).
 import { groupReplicates, UNITS } from './concentrations.js';
 import { importSummary } from './imports.js';
 import {
@@ -24,8 +25,22 @@ const FORMAT_NAMES = {
   folder: 'well folders',
 };
 
-/** While a plate is scored the workers need the CPU: the page is redrawn at most this often (ms). */
+/** The page is redrawn at most this often (ms)… */
 const RENDER_INTERVAL_MS = 200;
+/** … and while a plate is scored, when the workers need the CPU, at most this often (ms). */
+const SCORING_RENDER_INTERVAL_MS = 500;
+
+/** What the wells table is told of the analysis while its plate is scored: no current fit. */
+const BUSY_ANALYSIS = Object.freeze({
+  job: null,
+  current: false,
+  fit: null,
+  outliers: null,
+  leftOut: new Map(),
+  values: new Map(),
+  viability: false,
+  unit: UNIT_TEXT.response,
+});
 
 /** Table order: concentration (missing last), then plate, well ID, then name. */
 function byConcentrationThenWell(a, b) {
@@ -59,7 +74,7 @@ function fieldRow(image, index) {
     id: image.id,
     label: fieldName(image, index),
     name: image.name,
-    thumbUrl: image.thumbUrl,
+    thumb: image.thumb,
     od450: image.od450,
     status: image.status,
     problem: image.problem?.message ?? null,
@@ -77,6 +92,7 @@ export class View {
   #lastRender = 0;
   #plotKey = null; // what the chart shows, to redraw only when it changes
   #plotCurve = null; // the curve it shows
+  #busyCurve = null; // the curve whose scoring run has had its one full redraw
 
   /**
    * @param {{state: object, scorer: import('./scoring.js').Scorer, trust: import('./trust.js').TrustCheck,
@@ -96,11 +112,13 @@ export class View {
     this.#on = on;
   }
 
-  /** Render soon, at most every RENDER_INTERVAL_MS. */
+  /** Render soon: at most every RENDER_INTERVAL_MS, or SCORING_RENDER_INTERVAL_MS while a plate is scored. */
   queue() {
     if (this.#queued) return;
     this.#queued = true;
-    const wait = Math.max(0, this.#lastRender + RENDER_INTERVAL_MS - performance.now());
+    const run = this.#scorer.run;
+    const interval = run && run.end === null ? SCORING_RENDER_INTERVAL_MS : RENDER_INTERVAL_MS;
+    const wait = Math.max(0, this.#lastRender + interval - performance.now());
     setTimeout(
       () =>
         requestAnimationFrame(() => {
@@ -119,7 +137,12 @@ export class View {
     if (!curve) return;
     this.#trust.update(curve);
     ui.renderTrustWarning(curve.trustWarning);
-    const analysis = this.#analysis(curve);
+    const counts = session.curveCounts(curve);
+    const scoring = counts.queued + counts.scoring > 0;
+    // While the open plate is scored, its fit is stale: the wells table and the progress line are redrawn,
+    // the results, analysis and imports once when scoring starts and again when the plate is scored (the
+    // workers need the CPU: a full redraw costs tens of ms of the page's thread).
+    const analysis = scoring ? BUSY_ANALYSIS : this.#analysis(curve);
     const { lines } = session.plateLines(curve);
     const listed = session
       .plateWells(curve)
@@ -128,7 +151,7 @@ export class View {
     ui.renderWells(
       listed.map(({ g, w, c }) => ({
         id: w.id,
-        thumbUrl: w.thumbUrl,
+        thumb: w.thumb,
         name: g.name,
         well: w.well,
         plate: w.plate,
@@ -153,9 +176,11 @@ export class View {
       },
     );
     this.#renderProgressLine(curve);
+    this.#renderCurveList();
+    if (scoring && this.#busyCurve === curve.id) return;
+    this.#busyCurve = scoring ? curve.id : null;
     this.#renderResults(curve, analysis);
     this.#renderAnalysis(curve, analysis);
-    this.#renderCurveList();
     this.#renderImports();
   }
 

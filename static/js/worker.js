@@ -9,6 +9,7 @@
 //   → {type: 'predict', id, file, plane?, channel?, window?}
 //      ← {type: 'result', id, od450, features, stats, width, height, thumbnail, warnings, image, timings,
 //         numTensors}  or  {type: 'problem', id, kind, message, channels?}
+//      (thumbnail {rgba, width, height}: ≤ 96 px, display contrast, preprocess.js thumbnailRGBA)
 //   → {type: 'attribute', id, file, grid, batch, plane?, channel?, window?}
 //      ← {type: 'attribution', id, grid, map, od450, ms}
 //   → {type: 'inspect', id, file, plane?, channel?}   (no model needed)
@@ -53,11 +54,10 @@ function inTurn(task) {
   return run;
 }
 
-async function thumbnailBlob(input, size, width, height) {
-  const t = thumbnailRGBA(input, size, width, height, 96);
-  const canvas = new OffscreenCanvas(t.width, t.height);
-  canvas.getContext('2d').putImageData(new ImageData(t.rgba, t.width, t.height), 0, 0);
-  return canvas.convertToBlob({ type: 'image/jpeg', quality: 0.85 });
+/** The thumbnail the wells table shows: RGBA pixels (no image encoding: the page draws them in a canvas). */
+function thumbnail(input, size, width, height) {
+  const { rgba, width: w, height: h } = thumbnailRGBA(input, size, width, height, 96);
+  return { rgba, width: w, height: h };
 }
 
 async function startEngine(backend, wasmPath) {
@@ -122,7 +122,7 @@ async function prepare(file, size, options) {
     warnings: [...warnings, ...check.warnings],
     image,
     stats: imageStats(input, size, size),
-    thumbnail: await thumbnailBlob(input, size, imageWidth, imageHeight),
+    thumbnail: thumbnail(input, size, imageWidth, imageHeight),
     timings: { start: t0, decode_ms: t1 - t0, resize_ms: t2 - t1, ready: performance.now() },
   };
 }
@@ -248,7 +248,10 @@ self.onmessage = (event) => {
       'loaded',
     );
   else if (type === 'predict')
-    answer(id, score(event.data.file, decodeOptions(event.data)), 'result', (r) => [r.features.buffer]);
+    answer(id, score(event.data.file, decodeOptions(event.data)), 'result', (r) => [
+      r.features.buffer,
+      r.thumbnail.rgba.buffer,
+    ]);
   else if (type === 'inspect') answer(id, inspect(event.data), 'inspected');
   else if (type === 'attribute')
     answer(

@@ -225,12 +225,8 @@ def thumbnail_grey_levels(pg: Any) -> list[float]:
     return pg.evaluate(
         """async () => {
           const out = [];
-          for (const img of document.querySelectorAll('#wells tbody td.c-thumb img')) {
-            await img.decode();
-            const canvas = new OffscreenCanvas(img.naturalWidth, img.naturalHeight);
-            const ctx = canvas.getContext('2d');
-            ctx.drawImage(img, 0, 0);
-            const px = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+          for (const canvas of document.querySelectorAll('#wells tbody td.c-thumb canvas')) {
+            const px = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
             let sum = 0;
             for (let i = 0; i < px.length; i += 4) sum += (px[i] + px[i + 1] + px[i + 2]) / 3;
             out.push(sum / (px.length / 4));
@@ -317,7 +313,7 @@ def test_imagexpress_folder_with_layout_gives_one_curve_per_series_like_training
     table = page.eval_on_selector_all(
         "#wells tbody tr",
         """trs => trs.map(tr => ({well: tr.dataset.well, fields: Number(tr.dataset.fields),
-            od450: Number(tr.dataset.od450), thumbs: tr.querySelectorAll('td.c-thumb img').length,
+            od450: Number(tr.dataset.od450), thumbs: tr.querySelectorAll('td.c-thumb canvas').length,
             each: [...tr.querySelectorAll('.fields .field')].map(f => Number(f.dataset.od450))}))""",
     )
     assert sorted(r["well"] for r in table) == sorted(by_curve[labels[0]])
@@ -494,7 +490,7 @@ def test_a_384_well_opera_plate_gets_its_layout_and_a_16_by_24_map(page: Any, se
     assert sorted(heatmap["wells"]) == sorted(f"P{c}" for c in doses)
     # Each field on its own: its thumbnail opens its occlusion map; unticking it leaves it out of the mean.
     row = "#wells tbody tr[data-well='P14']"
-    page.click(f"{row} td.c-thumb img:nth-child(2)")
+    page.click(f"{row} td.c-thumb canvas:nth-child(2)")
     page.wait_for_selector("#attribution[data-state='done'] canvas.attribution-map")
     (done,) = page.evaluate("window.nostainDebug.attributions")
     assert done["name"] == "r16c14f02p01-ch1sk1fk1fl1.tiff"
