@@ -70,23 +70,25 @@ function describeBytes(head) {
  * @param {number} width
  * @param {number} height
  * @param {1|3} channels
- * @param {{window?: object|string|null, declaredBits?: number|null, declaredSource?: string|null}} [rule]
- *   window: the worker's `window` option — {low, high} (e.g. preprocess.plateWindow) or 'percentile' (each
- *   image's percentileWindow); default the image's own dataWindow
- * @returns {{pixels: Uint8ClampedArray, window: object|null, dataWindow: object|null}}  windows null for
- *   8-bit samples (used as they are)
+ * @param {{window?: object|string|null, declaredBits?: number|null, declaredSource?: string|null,
+ *   grey?: boolean}} [rule]  window: the worker's `window` option — {low, high} (e.g.
+ *   preprocess.plateWindow) or 'percentile' (each image's percentileWindow); default the image's own
+ *   dataWindow. grey: a grey image is returned as one byte per pixel (order 'GREY'), not expanded to RGBA
+ * @returns {{pixels: Uint8ClampedArray|Uint8Array, order: 'RGBA'|'GREY', window: object|null,
+ *   dataWindow: object|null}}  windows null for 8-bit samples (used as they are)
  */
 function samplesToRGBA(
   samples,
   width,
   height,
   channels,
-  { window = null, declaredBits = null, declaredSource = null } = {},
+  { window = null, declaredBits = null, declaredSource = null, grey = false } = {},
 ) {
   const eight = samples instanceof Uint8Array || samples instanceof Uint8ClampedArray;
   const own = eight ? null : dataWindow(samples, { declaredBits, declaredSource });
   const used = eight ? null : window === 'percentile' ? percentileWindow(samples) : (window ?? own);
   const bytes = eight ? samples : windowToUint8(samples, used);
+  if (grey && channels === 1) return { pixels: bytes, order: 'GREY', window: used, dataWindow: own };
   const n = width * height;
   const pixels = new Uint8ClampedArray(n * 4);
   for (let p = 0, s = 0, q = 0; p < n; p++, s += channels, q += 4) {
@@ -96,7 +98,7 @@ function samplesToRGBA(
     pixels[q + 2] = channels === 3 ? bytes[s + 2] : grey;
     pixels[q + 3] = 255;
   }
-  return { pixels, window: used, dataWindow: own };
+  return { pixels, order: 'RGBA', window: used, dataWindow: own };
 }
 
 /** The `image` object of a decoded file (training/preprocess.py DecodedImage.info()). */
@@ -222,7 +224,14 @@ async function decodePng16(bytes, header, rule) {
     }
   }
   const mapped = samplesToRGBA(samples, width, height, colour, rule);
-  return { pixels: mapped.pixels, order: 'RGBA', width, height, warnings: [], image: imageInfo(mapped) };
+  return {
+    pixels: mapped.pixels,
+    order: mapped.order,
+    width,
+    height,
+    warnings: [],
+    image: imageInfo(mapped),
+  };
 }
 
 async function decodePng(blob, format, _reduceFor, rule) {
@@ -241,16 +250,22 @@ async function decodePng(blob, format, _reduceFor, rule) {
 }
 
 /** A TIFF's plane and channel (tiff.js: the `plane` and `channel` options), mapped by the bit-depth rule. */
-async function decodeTiff(blob, _format, _reduceFor, { window = null, plane = null, channel = null } = {}) {
+async function decodeTiff(
+  blob,
+  _format,
+  _reduceFor,
+  { window = null, plane = null, channel = null, grey = false } = {},
+) {
   const read = await readTiff(await blob.arrayBuffer(), { plane, channel, fileName: blob.name ?? null });
   const mapped = samplesToRGBA(read.samples, read.width, read.height, read.channels, {
     window,
     declaredBits: read.declaredBits,
     declaredSource: read.declaredSource,
+    grey,
   });
   return {
     pixels: mapped.pixels,
-    order: 'RGBA',
+    order: mapped.order,
     width: read.width,
     height: read.height,
     warnings: read.warnings,
@@ -292,23 +307,28 @@ const DECODERS = {
  *
  * @param {Blob} file  a File from the picker or a drop
  * @param {{reduceFor?: number, plane?: number|null, channel?: number|string|null,
- *   window?: {low: number, high: number}|'percentile'|null}} [options]  reduceFor: the model input side
+ *   window?: {low: number, high: number}|'percentile'|null, grey?: boolean}} [options]  grey: a grey PNG of
+ *   16 bits or a grey TIFF comes back as one byte per pixel (order 'GREY', for preprocess.js toModelInput)
+ *   instead of RGBA; reduceFor: the model input side
  *   (px) the image is decoded for: a JPEG is then decoded at the rule's reduced scale (jpeg.js); omitted: in
  *   full. plane, channel: which plane (index from 0) and channel (index from 0, or its name) of a TIFF
  *   (tiff.js; default its rule). window: map images of more than 8 bits by this window (preprocess.js
  *   plateWindow), or by each image's 0.1th–99.9th percentiles ('percentile': preprocess.js
  *   percentileWindow), instead of their own
- * @returns {Promise<{pixels: Uint8ClampedArray|Uint8Array, order: 'RGBA'|'BGRA', width: number,
+ * @returns {Promise<{pixels: Uint8ClampedArray|Uint8Array, order: 'RGBA'|'BGRA'|'GREY', width: number,
  *   height: number, imageWidth: number, imageHeight: number, format: string, warnings: string[],
  *   image: {window: object|null, data_window: object|null, selection: object, pixel_size: object|null,
- *   objective: string|null}}>}  pixels: (height, width, 4) bytes in `order`; imageWidth × imageHeight: the
- *   image's own size (px), larger than width × height when the JPEG was decoded reduced; image: what was
- *   chosen and read (training/preprocess.py DecodedImage.info(): the window used and the image's own, the
+ *   objective: string|null}}>}  pixels: (height, width, 4) bytes in `order` ((height, width) for GREY);
+ *   imageWidth × imageHeight: the image's own size (px), larger than width × height when the JPEG was
+ *   decoded reduced; image: what was chosen and read (training/preprocess.py DecodedImage.info(): the window used and the image's own, the
  *   plane and channel, the pixel size in µm and the objective when the file says)
  * @throws {ImageProblem}  not an image, corrupt or truncated, a format this page cannot read yet, a
  *   multi-channel file whose channel must be chosen ('choose_channel'), or a plane/channel it lacks
  */
-export async function decodeImage(file, { reduceFor, plane = null, channel = null, window = null } = {}) {
+export async function decodeImage(
+  file,
+  { reduceFor, plane = null, channel = null, window = null, grey = false } = {},
+) {
   const head = new Uint8Array(await file.slice(0, 16).arrayBuffer());
   const format = sniffFormat(head);
   if (format === null) {
@@ -330,7 +350,7 @@ export async function decodeImage(file, { reduceFor, plane = null, channel = nul
       );
     }
   }
-  const decoded = await decoder(file, format, reduceFor, { plane, channel, window });
+  const decoded = await decoder(file, format, reduceFor, { plane, channel, window, grey });
   return {
     imageWidth: decoded.width,
     imageHeight: decoded.height,

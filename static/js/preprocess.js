@@ -179,7 +179,8 @@ export function windowToUint8(samples, window) {
  * @param {ArrayLike<number>} src  pixels, row-major, `channels` values per pixel (RGBA from a canvas: 4)
  * @param {number} height  source rows (px)
  * @param {number} width  source columns (px)
- * @param {number} channels  values per source pixel; the first 3 (R, G, B) are used
+ * @param {number} channels  values per source pixel; the first 3 (R, G, B) are used, or 1: a grey image,
+ *   averaged once and given as R = G = B (the same numbers as its RGB copy gives, about 3× faster)
  * @param {number} outHeight  output rows (px)
  * @param {number} outWidth  output columns (px)
  * @param {'RGBA'|'BGRA'} [order='RGBA']  byte order of a pixel (a VideoFrame copy is often BGRA); only the
@@ -190,26 +191,30 @@ export function resizeArea(src, height, width, channels, outHeight, outWidth, or
   for (const [name, v] of Object.entries({ height, width, outHeight, outWidth })) {
     if (!Number.isInteger(v) || v < 1) throw new RangeError(`${name} must be a positive integer; got ${v}`);
   }
-  if (!(channels >= 3)) throw new RangeError(`channels must be >= 3; got ${channels}`);
+  if (!(channels >= 3 || channels === 1)) throw new RangeError(`channels must be 1 or >= 3; got ${channels}`);
   if (order !== 'RGBA' && order !== 'BGRA') throw new RangeError(`order must be RGBA or BGRA; got ${order}`);
   if (src.length < height * width * channels) {
     throw new RangeError(`src holds ${src.length} values; ${height}×${width}×${channels} needed`);
   }
+  if (channels === 1)
+    return resizeColumns(resizeRowsGrey(src, height, width, outHeight), outHeight, width, outWidth, 1);
   const rows = resizeRows(src, height, width, channels, outHeight, order === 'BGRA' ? [2, 1, 0] : [0, 1, 2]);
   return resizeColumns(rows, outHeight, width, outWidth);
 }
 
 /**
- * The model input: a whole RGBA image area-averaged to size × size.
+ * The model input: a whole RGBA (or grey) image area-averaged to size × size.
  *
- * @param {Uint8ClampedArray|Uint8Array} pixels  (height, width, 4), e.g. ImageData.data or a VideoFrame copy
+ * @param {Uint8ClampedArray|Uint8Array} pixels  (height, width, 4), e.g. ImageData.data or a VideoFrame copy;
+ *   (height, width) for order 'GREY' (decode.js with `grey`)
  * @param {number} height
  * @param {number} width
  * @param {number} size  side of the square model input (card.input.size, px)
- * @param {'RGBA'|'BGRA'} [order='RGBA']  byte order of the pixels
+ * @param {'RGBA'|'BGRA'|'GREY'} [order='RGBA']  byte order of the pixels
  * @returns {Float32Array}  (size, size, 3), float32 0–255, channels R, G, B
  */
 export function toModelInput(pixels, height, width, size, order = 'RGBA') {
+  if (order === 'GREY') return resizeArea(pixels, height, width, 1, size, size);
   return resizeArea(pixels, height, width, 4, size, size, order);
 }
 
@@ -335,8 +340,32 @@ function resizeRowsPacked(src, height, width, outHeight, redHigh) {
   return out;
 }
 
-/** Second pass: area-average along columns (axis 1) of a (nRows, width, 3) float64 image → Float32Array. */
-function resizeColumns(rows, nRows, width, outWidth) {
+/** First pass of a grey image: area-average along rows → Float64Array (outHeight, width), as resizeRows. */
+function resizeRowsGrey(src, height, width, outHeight) {
+  const { scale, lo, frac } = axisEdges(height, outHeight);
+  const out = new Float64Array(outHeight * width);
+  const block = new Float64Array(width);
+  for (let i = 1; i <= outHeight; i++) {
+    block.fill(0);
+    for (let r = lo[i - 1]; r < lo[i]; r++) {
+      for (let x = 0, s = r * width; x < width; x++, s++) block[x] += src[s];
+    }
+    const fa = frac[i - 1];
+    const fb = frac[i];
+    const sa = lo[i - 1] * width;
+    const sb = lo[i] * width;
+    const o = (i - 1) * width;
+    for (let x = 0; x < width; x++) out[o + x] = (block[x] - fa * src[sa + x] + fb * src[sb + x]) / scale;
+  }
+  return out;
+}
+
+/**
+ * Second pass: area-average along columns (axis 1) of a (nRows, width, channels) float64 image (channels 3,
+ * or 1: a grey image, written out as R = G = B) → Float32Array (nRows, outWidth, 3).
+ */
+function resizeColumns(rows, nRows, width, outWidth, channels = 3) {
+  if (channels === 1) return resizeColumnsGrey(rows, nRows, width, outWidth);
   const { scale, lo, frac } = axisEdges(width, outWidth);
   const out = new Float32Array(nRows * outWidth * 3);
   for (let y = 0; y < nRows; y++) {
@@ -368,6 +397,27 @@ function resizeColumns(rows, nRows, width, outWidth) {
       p0 = i0;
       p1 = i1;
       p2 = i2;
+    }
+  }
+  return out;
+}
+
+/** resizeColumns of a grey image: one sum per pixel, each output written three times. */
+function resizeColumnsGrey(rows, nRows, width, outWidth) {
+  const { scale, lo, frac } = axisEdges(width, outWidth);
+  const out = new Float32Array(nRows * outWidth * 3);
+  for (let y = 0; y < nRows; y++) {
+    const base = y * width;
+    let sum = 0; // the whole pixels left of column x
+    let previous = 0; // F at the previous edge
+    let x = 0;
+    for (let i = 1; i <= outWidth; i++) {
+      const l = lo[i];
+      for (; x < l; x++) sum += rows[base + x];
+      const at = sum + frac[i] * rows[base + l];
+      const o = (y * outWidth + i - 1) * 3;
+      out[o] = out[o + 1] = out[o + 2] = (at - previous) / scale;
+      previous = at;
     }
   }
   return out;

@@ -16,6 +16,7 @@ import {
   planeIndex,
   resolutionPixelSize,
 } from './tiffmeta.js';
+import { rawGreySamples } from './tiffraw.js';
 
 const SUPPORTED = { 1: [8, 10, 12, 14, 16, 32], 2: [8, 16, 32], 3: [16, 32, 64] };
 const ALPHA = new Set([1, 2]); // ExtraSamples: associated, unassociated alpha
@@ -435,7 +436,9 @@ export async function readTiff(buffer, { plane = null, channel = null, fileName 
   } else {
     if (layout.size_c === 1 && channel !== null && channel !== undefined)
       chooseChannel([null], [false], channel);
-    samples = await readSamples(image, rgb ? [0, 1, 2] : [0]);
+    // One grey channel, uncompressed strips (most microscope exports): read directly (tiffraw.js).
+    samples =
+      (rgb ? null : await rawGreySamples(image, buffer)) ?? (await readSamples(image, rgb ? [0, 1, 2] : [0]));
   }
   if (tags.photometric === 0) {
     warnings.push('TIFF stores white as zero: used as stored (as training does), not inverted');

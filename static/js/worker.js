@@ -106,7 +106,7 @@ const decodeOptions = ({ plane = null, channel = null, window = null }) => ({ pl
 /** Decode, check, resize and describe one image for a `size`-px model: everything but the inference. */
 async function prepare(file, size, options) {
   const t0 = performance.now();
-  const decoded = await decodeImage(file, { reduceFor: size, ...options });
+  const decoded = await decodeImage(file, { reduceFor: size, grey: true, ...options });
   const { pixels, order, width, height, imageWidth, imageHeight, format, warnings, image } = decoded;
   const t1 = performance.now();
   const check = checkImageSize(imageWidth, imageHeight, size);
