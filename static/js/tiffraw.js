@@ -1,7 +1,7 @@
 // The common microscope TIFF read without geotiff.js' per-sample path: one grey channel of 8- or 16-bit
 // unsigned integers, uncompressed, in strips. Its samples are the file's bytes in row order, so they are
 // copied strip by strip (and byte-swapped for a big-endian file on a little-endian machine): the same
-// samples geotiff.js `readRasters` returns, about 100× faster on a 2560×2160 image. Any other layout returns
+// samples geotiff.js `readRasters` returns, 175 → 8 ms on a 2560×2160 16-bit image (measured in a worker). Any other layout returns
 // null and the caller reads it with geotiff.js. The file must already be checked complete (tiff.js
 // checkComplete): every strip lies inside it. Runs in a Web Worker; no DOM.
 

@@ -104,7 +104,8 @@ GREY_FILES = {
     "uint16_strips": (GREY16, {}),
     "uint16_lzw": (GREY16, {"compression": "lzw"}),
     "uint8": (GREY8, {}),
-    "uint16_tall": (_RNG.integers(0, 16384, size=(700, 45), dtype=np.uint16), {}),  # > 256 rows per output row
+    # more than 256 rows per output row at size 2:
+    "uint16_tall": (_RNG.integers(0, 16384, size=(700, 45), dtype=np.uint16), {}),
     "uint16_wide": (_RNG.integers(0, 65535, size=(33, 519), dtype=np.uint16), {"rowsperstrip": 5}),
 }
 
