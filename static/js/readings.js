@@ -250,8 +250,9 @@ function warnings(matched, minSeries, { layoutEverywhere, renamed }) {
  * @param {{drug?: string|null, platePrefix?: string, folds?: number, valSeries?: number,
  *   brightField?: number|string|null, synthetic?: boolean}} [options]  drug: of wells whose layout names
  *   none; platePrefix: put before every plate name; folds, valSeries: the cross-validation whose series need
- *   sets the few_series warning; brightField: the channel to keep when the names do not say; synthetic: the
- *   inputs are simulated
+ *   sets the few_series warning; brightField: the channel to keep when the names do not say;
+ *   channelNames: ImageXpress wavelength → name from a dropped .HTD file (the page's extra: the CLI reads
+ *   none); synthetic: the inputs are simulated
  * @returns {object}  labdata's LabData.to_dict(): n_images, n_readings, n_matched, n_matched_images,
  *   n_series, cv_min_series, series_from ('layout'|'plate_row'), synthetic, plates, matched ({plate, well,
  *   images, concentration_um (µM), od450, series, drug, control}), readings_without_image ({plate, well}),
@@ -266,6 +267,7 @@ export function matchLabData(images, layouts, readings, options = {}) {
     folds = CV_FOLDS,
     valSeries = N_VAL_SERIES,
     brightField = null,
+    channelNames = {},
     synthetic = false,
   } = options;
   const problems = [];
@@ -275,7 +277,7 @@ export function matchLabData(images, layouts, readings, options = {}) {
   const imageFiles = images.filter((path) => IMAGE_RE.test(path));
   const groups = groupWells(
     imageFiles.map((path) => ({ name: path, parsed: readImageName(path) })),
-    { brightField },
+    { brightField, channelNames },
   );
   problems.push(...groups.problems);
 

@@ -23,6 +23,18 @@ export {
   renderReplicates,
   renderWells,
 } from './ui-tables.js';
+export {
+  bindTrainControls,
+  readTrainForm,
+  renderTrainMatch,
+  renderTrainProgress,
+  renderTrainResults,
+  showOwnModelActions,
+  showOwnModelStatus,
+  showTrainRunning,
+  showTrainStatus,
+  suggestTrainName,
+} from './ui-train.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -199,6 +211,28 @@ export function selectedModelId() {
 export function showSelectedModel(id) {
   const select = $('model-select');
   if (select) select.value = id;
+}
+
+/**
+ * The lab's own models in the model menu, under "your models" (after the bundled ones); the chosen model
+ * stays chosen when it is still there.
+ *
+ * @param {{id: string, name: string, cell_line?: string, drug?: string}[]} cards  the kept models' page cards
+ */
+export function renderOwnModels(cards) {
+  const select = $('model-select');
+  if (!select) return;
+  const chosen = select.value;
+  select.querySelector('optgroup.own-models')?.remove();
+  if (cards.length) {
+    const group = h('optgroup', { label: 'your models', class: 'own-models' });
+    for (const card of cards) {
+      const about = [card.cell_line, card.drug].filter(Boolean).join(', ');
+      group.append(h('option', { value: card.id }, `${card.name}${about ? ` — ${about}` : ''}`));
+    }
+    select.append(group);
+  }
+  if ([...select.options].some((o) => o.value === chosen)) select.value = chosen;
 }
 
 /** Grey out the drop zone: nothing can be scored (no model installed). */
