@@ -559,7 +559,7 @@ function matchTraining() {
     files: {
       layouts: names(t.drop.layouts),
       readings: names(t.drop.readings),
-      others: t.drop.others.map((e) => e.path),
+      others: t.drop.others.map((e) => `${e.path}: ${e.reason}`),
     },
     extraFields: t.lab.matched.reduce((n, m) => n + m.images.length - 1, 0),
     refusal: training.refusalOf(t.lab, form),

@@ -21,11 +21,16 @@ import { trainModel } from './train/trainer.js';
 import { N_VIEWS } from './train/views.js';
 import { WASM_PATH, workerModel } from './worker-model.js';
 
-/** A sheet whose file name says it holds plate-reader readings (others in a drop are layouts). */
-export const READER_NAME_RE = /(?:od[ _-]?\d{3}|absorbance|reader|readings?|cck-?8|mtt)[^/\\]*$/i;
+/**
+ * A sheet whose file name (not its folders) says it holds plate-reader readings: OD, OD450, absorbance,
+ * reader, reading(s), CCK-8, MTT as a word of it. Other sheets in a drop are layouts.
+ */
+export const READER_NAME_RE =
+  /(?:^|[^a-z])(?:od(?:[ _-]?\d{3})?|absorbance|reader|readings?|cck-?8|mtt)(?:[^a-z/\\][^/\\]*)?$/i;
 /** The text of a CSV/TSV/TXT file's start that may hold the simulator's mark (XLSX is zipped). */
 const HEAD_BYTES = 4096;
 const TEXT_RE = /\.(?:csv|tsv|txt)$/i;
+const NOT_USED = 'neither an image nor a layout or reader file (CSV, TSV, TXT, XLSX) by its name';
 
 /**
  * The stages of a training run, in order, with the share of the progress bar each takes (features dominate
@@ -75,11 +80,17 @@ async function parseSheetFile({ file, path }, parse) {
  *
  * @param {ReturnType<typeof sortTrainingDrop>} sorted
  * @returns {Promise<{images: {file: File, path: string}[], layouts: Array, readings: Array,
- *   channelNames: Object<number, string>, synthetic: boolean, others: object[]}>}  layouts, readings:
- *   [path, parsed] as readings.js takes them; synthetic: a layout or reader file holds the simulator's mark
+ *   channelNames: Object<number, string>, synthetic: boolean, others: {path: string, reason: string}[]}>}
+ *   layouts, readings: [path, parsed] as readings.js takes them (a layout that describes no plate is among
+ *   `others`, with the reason); synthetic: a layout or reader file holds the simulator's mark
  */
 export async function readTrainingDrop(sorted) {
-  const layouts = await Promise.all(sorted.layouts.map((e) => parseSheetFile(e, parseLayout)));
+  const sheets = await Promise.all(sorted.layouts.map((e) => parseSheetFile(e, parseLayout)));
+  // A sheet taken for a layout by its name that describes no plate (notes.txt) is set aside, named.
+  const layouts = sheets.filter(([, parsed]) => parsed.plates.length);
+  const notLayouts = sheets
+    .filter(([, parsed]) => !parsed.plates.length)
+    .map(([path, parsed]) => ({ path, reason: `not a layout: ${parsed.problems.join('; ')}` }));
   const readings = await Promise.all(sorted.readings.map((e) => parseSheetFile(e, parseReader)));
   const channelNames = {};
   for (const { file } of sorted.channelNames)
@@ -95,7 +106,7 @@ export async function readTrainingDrop(sorted) {
     readings,
     channelNames,
     synthetic: markedSynthetic(texts),
-    others: sorted.others,
+    others: [...sorted.others.map(({ path }) => ({ path, reason: NOT_USED })), ...notLayouts],
   };
 }
 

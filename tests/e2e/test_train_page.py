@@ -13,6 +13,7 @@ identical OD450s. Synthetic throughout, and labelled so.
 
 from __future__ import annotations
 
+import json
 import math
 import shutil
 from collections.abc import Iterator
@@ -173,6 +174,14 @@ def test_a_model_trained_in_the_view_scores_a_held_out_plate_survives_reload_and
     assert not any("model check:" in c["notes"] for c in curves), [c["notes"] for c in curves]
     own_od450 = _od450s(wells)
     assert len(own_od450) == lab_plates.n_wells
+    status, body = bundled.post_json(
+        "/api/fit",
+        {"curves": [{"label": "plate 3", "concentrations_um": [float(w["concentration_um"]) for w in wells],
+                     "responses": [float(w["predicted_od450"]) for w in wells]}]},
+    )  # fmt: skip
+    pooled = json.loads(body)["results"][0]["ic50_um"]
+    print("pooled", pooled)
+    assert status == 200 and abs(math.log10(pooled / lab_plates.truth_ic50_um)) < 0.15
 
     # the model survives a reload; a bundled model (another cell line) on the same plate is warned about
     pg.reload()
@@ -201,3 +210,56 @@ def test_a_model_trained_in_the_view_scores_a_held_out_plate_survives_reload_and
     assert not pg.errors and not fresh.errors, (pg.errors, fresh.errors)
     pg.context.close()
     fresh.context.close()
+
+
+def _train_drop(pg: Any, folder: Path) -> Any:
+    pg.click("#train-view > summary")
+    pg.set_input_files("#train-folder-input", str(folder))
+    counts = pg.locator("#train-match .counts")
+    counts.wait_for()
+    return counts
+
+
+def test_cancel_keeps_nothing(browser: Any, bundled: Server, lab_plates: LabPlates):
+    pg = _new_page(browser, bundled)
+    _train_drop(pg, lab_plates.train)
+    pg.fill("#train-cell-line", CELL_LINE)
+    pg.dispatch_event("#train-cell-line", "input")
+    pg.click("#train-start")
+    pg.wait_for_function("document.querySelector('#train-progress').value > 0.02", timeout=60_000)
+    assert pg.get_attribute("#train-progress", "data-stage") == "features"
+    pg.click("#train-cancel")
+    pg.wait_for_function("document.querySelector('#train-status').textContent.includes('cancelled')")
+    assert pg.inner_text("#train-status") == "Training cancelled: nothing was kept."
+    assert pg.locator("#train-start").is_visible() and not pg.locator("#train-cancel").is_visible()
+    assert _own_models(pg) == [] and pg.locator("#train-results").is_hidden()
+    assert not pg.errors, pg.errors
+    pg.context.close()
+
+
+def test_a_single_concentration_is_refused_with_the_reason(
+    browser: Any, bundled: Server, lab_plates: LabPlates, tmp_path: Path
+):
+    plate = tmp_path / "one-dose" / "plate1"
+    plate.mkdir(parents=True)
+    wells = ["B02", "C02", "D02"]
+    for well in wells:
+        shutil.copy(lab_plates.train / "plate1" / f"{well}.jpg", plate / f"{well}.jpg")
+    (plate / "layout.csv").write_text(
+        "well,concentration (uM),drug\n" + "".join(f"{w},1,dox\n" for w in wells)
+    )
+    (plate / "od450.csv").write_text("plate,well,od450\n1,B02,1.1\n1,C02,0.9\n1,D02,OVER\n1,E02,0.5\n")
+    pg = _new_page(browser, bundled)
+    counts = _train_drop(pg, plate.parent)
+    assert (counts.get_attribute("data-readings"), counts.get_attribute("data-matched")) == ("4", "2")
+    pg.fill("#train-cell-line", CELL_LINE)
+    pg.dispatch_event("#train-cell-line", "input")
+    refusal = pg.inner_text("#train-match .train-refusal")
+    assert "all 2 matched wells are at one concentration (1 µM)" in refusal
+    assert pg.locator("#train-start").is_disabled()
+    text = pg.inner_text("#train-match")
+    assert "readings with no image (1)" in text and "wells left out (1)" in text
+    pg.click("#train-match li[data-kind='left_out'] summary")
+    assert "plate 1, well D02: the reading is saturated ('OVER')" in pg.inner_text("#train-match")
+    assert not pg.errors, pg.errors
+    pg.context.close()
