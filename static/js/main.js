@@ -545,14 +545,19 @@ async function addTrainingFiles(entries, { readings = false } = {}) {
   matchTraining();
 }
 
+/** The drug a model is for: the one typed, else the matched wells' (from the layout). */
+function trainingDrug(form, lab) {
+  return form.drug.trim() || [...new Set(lab?.matched.map((m) => m.drug) ?? [])].join(', ');
+}
+
 /** Match the training drop with the view's fields and show the match. */
 function matchTraining() {
   const t = state.training;
   let form = ui.readTrainForm();
-  ui.suggestTrainName(training.defaultModelName(form.cellLine, form.drug));
+  t.lab = t.drop ? training.matchDrop(t.drop, { drug: form.drug }) : null;
+  ui.suggestTrainName(training.defaultModelName(form.cellLine, trainingDrug(form, t.lab)));
   form = ui.readTrainForm();
   if (!t.drop) return ui.renderTrainMatch(null);
-  t.lab = training.matchDrop(t.drop, { drug: form.drug });
   const names = (files) => files.map(([name]) => name);
   ui.renderTrainMatch({
     lab: t.lab,
@@ -585,11 +590,10 @@ async function trainOwnModel() {
     return;
   }
   const set = training.trainingSet(t.lab, t.drop.images, form.cellLine);
-  const drug = form.drug.trim() || [...new Set(t.lab.matched.map((m) => m.drug))].join(', ');
   const about = {
     name: form.name.trim(),
     cellLine: form.cellLine.trim(),
-    drug,
+    drug: trainingDrug(form, t.lab),
     backbone: training.backboneOf(donor),
   };
   t.controller = new AbortController();
@@ -600,7 +604,7 @@ async function trainOwnModel() {
   let pool = null;
   try {
     pool = await training.backbonePool(donor, backend);
-    const options = { nViews: Number.isInteger(form.nViews) ? form.nViews : undefined };
+    const options = { nViews: form.nViews };
     const results = await training.trainOnSet({ pool, set, about, synthetic: t.lab.synthetic }, options, {
       onProgress: ui.renderTrainProgress,
       signal,

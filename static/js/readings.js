@@ -13,7 +13,7 @@
 // single concentration or constant readings are refused with the reason; too few series for the
 // cross-validation by series is a warning.
 import { parseWellId } from './concentrations.js';
-import { groupWells, parseInstrumentPath } from './instruments.js';
+import { groupWells, reading as imageName, parseInstrumentPath } from './instruments.js';
 import { CV_FOLDS, N_VAL_SERIES } from './train/split.js';
 
 /** Image files the matching considers, by suffix (labdata.IMAGE_SUFFIXES). */
@@ -91,19 +91,7 @@ function readImageName(path) {
   const parts = path.split(/[\\/]+/).filter(Boolean);
   const well = parts.length ? parseWellId(parts.at(-1)) : null;
   if (well === null) return null;
-  return {
-    format: 'name',
-    plate: parts.length > 1 ? parts.at(-2) : null,
-    well,
-    field: null,
-    channel: null,
-    plane: null,
-    timepoint: null,
-    elapsed_minutes: null,
-    acquired: null,
-    read_step: null,
-    thumbnail: false,
-  };
+  return imageName('name', { plate: parts.length > 1 ? parts.at(-2) : null, well });
 }
 
 /** A file name's stem (the last path part without its last suffix), as Python's PurePosixPath.stem. */

@@ -131,13 +131,15 @@ export function matchDrop(drop, { drug = null, brightField = null } = {}) {
  * Why training cannot start (the matching's refusal, a missing field), or null when it can.
  *
  * @param {object|null} lab  matchDrop's result
- * @param {{cellLine: string, name: string}} form
+ * @param {{cellLine: string, name: string, nViews?: number}} form  nViews: views per image (1 to N_VIEWS)
  */
-export function refusalOf(lab, { cellLine, name }) {
+export function refusalOf(lab, { cellLine, name, nViews = N_VIEWS }) {
   if (!lab) return 'drop the training plates, their layout and the OD450 readings first';
   if (lab.refused) return lab.refused.message;
   if (!cellLine.trim()) return 'give the cell line the model is for';
   if (!name.trim()) return 'give the model a name';
+  if (!(Number.isInteger(nViews) && nViews >= 1 && nViews <= N_VIEWS))
+    return `views per image must be a whole number from 1 to ${N_VIEWS}`;
   return null;
 }
 

@@ -3,10 +3,10 @@
 // warnings; the refusal), the stage progress bar with Cancel, and the results (r², the per-series IC50s with
 // the paired t-test, the scatter and the Hill curves). DOM only (part of the UI layer): main.js passes data
 // in and handlers to call back.
-import { droppedFiles, pickedFiles } from './dropped.js';
+import { pickedFiles } from './dropped.js';
 import { clearChart, renderHillCurves, renderScatter } from './plot-train.js';
 import { leftOutMessage } from './readings.js';
-import { h, num, setText, sig } from './ui-kit.js';
+import { dropTarget, h, num, setText, sig } from './ui-kit.js';
 
 const $ = (id) => document.getElementById(id);
 const plural = (n, one, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
@@ -20,7 +20,6 @@ const plural = (n, one, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
  *   onDeleteModel: () => void, onExportModel: () => void, onImportModel: (files: object[]) => void}} on
  */
 export function bindTrainControls(on) {
-  const drop = $('train-drop');
   for (const id of ['train-file-input', 'train-folder-input']) {
     const picker = $(id);
     picker.addEventListener('change', () => {
@@ -33,17 +32,7 @@ export function bindTrainControls(on) {
     on.onReaderFiles(pickedFiles(reader.files));
     reader.value = '';
   });
-  drop.addEventListener('dragover', (e) => {
-    e.preventDefault();
-    drop.classList.add('dragging');
-  });
-  drop.addEventListener('dragleave', () => drop.classList.remove('dragging'));
-  drop.addEventListener('drop', (e) => {
-    e.preventDefault();
-    e.stopPropagation();
-    drop.classList.remove('dragging');
-    on.onDrop(droppedFiles(e.dataTransfer));
-  });
+  dropTarget($('train-drop'), on.onDrop);
   const name = $('train-name');
   name.addEventListener('input', () => {
     name.dataset.typed = String(name.value.trim() !== ''); // a typed name is no longer suggested
@@ -70,7 +59,7 @@ export function readTrainForm() {
     cellLine: $('train-cell-line').value,
     drug: $('train-drug').value,
     name: $('train-name').value,
-    nViews: Number.parseInt($('train-views').value, 10),
+    nViews: Number($('train-views').value),
   };
 }
 

@@ -2,9 +2,9 @@
 // ui-tables.js, re-exported below). No TF.js, no fetch, no session logic: main.js passes plain data in and
 // handlers to call back, and never sees an element.
 import { overlayRGBA } from './attribution.js';
-import { droppedFiles, pickedFiles } from './dropped.js';
+import { pickedFiles } from './dropped.js';
 import { clearPlot as clearChart, downloadPlot as downloadChart, renderCurve } from './plot.js';
-import { h, num, sig } from './ui-kit.js';
+import { dropTarget, h, num, sig } from './ui-kit.js';
 
 export {
   fillAnalysisForm,
@@ -363,16 +363,7 @@ export function bindControls(on) {
       input.click();
     }
   });
-  drop.addEventListener('dragover', (e) => {
-    e.preventDefault();
-    drop.classList.add('dragging');
-  });
-  drop.addEventListener('dragleave', () => drop.classList.remove('dragging'));
-  drop.addEventListener('drop', (e) => {
-    e.preventDefault();
-    drop.classList.remove('dragging');
-    on.onDrop(droppedFiles(e.dataTransfer)); // folders are walked; the entries are taken now
-  });
+  dropTarget(drop, on.onDrop);
   // A file dropped beside the zone would make the browser navigate away from the session.
   window.addEventListener('dragover', (e) => e.preventDefault());
   window.addEventListener('drop', (e) => e.preventDefault());

@@ -128,8 +128,8 @@ def test_a_model_trained_in_the_view_scores_a_held_out_plate_survives_reload_and
     assert "synthetic" in counts.inner_text()  # the simulator's files say so
     pg.fill("#train-cell-line", CELL_LINE)
     pg.dispatch_event("#train-cell-line", "input")
-    name = pg.input_value("#train-name")
-    assert name.startswith(CELL_LINE)
+    # the name is suggested from the cell line and the drug the layout names
+    assert pg.input_value("#train-name") == f"{CELL_LINE} · doxorubicin (your images)"
     # the stages the progress bar goes through, as the page shows them
     pg.evaluate(
         """() => { window.stagesSeen = [];
@@ -155,7 +155,8 @@ def test_a_model_trained_in_the_view_scores_a_held_out_plate_survives_reload_and
     card = run["card"]
     print("timings", run["timings"], "r2", card["evaluation"]["test_r2"])
     assert card["synthetic"] is True and card["training_data"]["n_plates"] == 2
-    assert card["cell_line"] == CELL_LINE and card["evaluation"]["cross_validation"]["k"] == 4
+    assert card["cell_line"] == CELL_LINE and card["drug"] == "doxorubicin"
+    assert card["evaluation"]["cross_validation"]["k"] == 4
     assert card["evaluation"]["test_r2"] > 0.7
     r2_shown = pg.inner_text("#train-metrics tr[data-metric='test-r2'] td")
     assert r2_shown == f"{card['evaluation']['test_r2']:.3f}"

@@ -105,6 +105,8 @@ def test_files_picked_as_readings_are_readings_whatever_their_name(origin_page: 
         ("refuse_nothing_matched", {}, "nothing to train on"),
         ("grids_flags_fields", {"cellLine": " "}, "give the cell line the model is for"),
         ("grids_flags_fields", {"name": ""}, "give the model a name"),
+        ("grids_flags_fields", {"nViews": 0}, "views per image must be a whole number from 1 to 8"),
+        ("grids_flags_fields", {"nViews": 2.5}, "views per image must be a whole number from 1 to 8"),
         ("grids_flags_fields", {}, None),
     ],
 )
@@ -259,3 +261,33 @@ def test_a_drop_of_the_simulators_files_is_synthetic(origin_page: Any):
     assert got is True
     plain = {**case, "readings": [{**r, "lines": r["lines"][1:]} for r in case["readings"]]}
     assert _session(origin_page, _DROP + "return drop.synthetic;", plain) is False
+
+
+_MODEL_FILES = """
+const bundle = await import('/static/js/train/bundle.js');
+const { CARD_SCHEMA, HEAD_FILE } = await import('/static/js/train/card.js');
+const card = { schema: CARD_SCHEMA, id: 'lab-m1', name: 'Lab model',
+  head: { format: 'tfjs_layers_model', model_file: HEAD_FILE } };
+const head = { modelTopology: { class_name: 'Sequential' },
+  weightSpecs: [{ name: 'w', shape: [2], dtype: 'float32' }],
+  weightData: new Float32Array([1.5, -2]).buffer };
+const files = bundle.exportFiles({ card, head });
+const asEntries = (list) =>
+  list.map((f) => ({ path: `models/${f.path}`, file: new File([f.bytes], f.path) }));
+const zip = { path: 'lab-m1.zip', file: new File([bundle.zipFiles(files)], 'lab-m1.zip') };
+const read = async (entries) => {
+  try { const r = await m.readModelFiles(entries);
+        return { card: r.card, weights: Array.from(new Float32Array(r.head.weightData)) }; }
+  catch (err) { return { error: err.message }; }
+};
+return { folder: await read(asEntries(files)), zip: await read([zip]), twoZips: await read([zip, zip]),
+         noCard: await read(asEntries(files.slice(1))) };
+"""
+
+
+def test_a_model_is_imported_from_its_zip_or_its_folder_and_refused_with_the_reason(origin_page: Any):
+    got = _session(origin_page, _MODEL_FILES)
+    for way in ("folder", "zip"):
+        assert got[way]["card"]["id"] == "lab-m1" and got[way]["weights"] == [1.5, -2], got[way]
+    assert "one model at a time" in got["twoZips"]["error"]
+    assert "no card.json among the files" in got["noCard"]["error"]
