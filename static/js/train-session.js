@@ -2,9 +2,8 @@
 // reader's OD450 exports) read with the page's own import path (plate-import.js, layouts.js) and matched
 // well by well (readings.js); the matched wells trained on in named stages (features in a pool of
 // workers of their own, cross-validation folds, the final head, the server's evaluation, the trust block:
-// train/*.js) with
-// progress and cancel; the results the view shows (measured vs predicted OD450 of the held-out series, their
-// Hill curves fitted by the server); and the lab's kept models (IndexedDB: listed, scored like bundled
+// train/*.js) with progress and cancel; the results the view shows (measured vs predicted OD450 of the
+// held-out series, their Hill curves fitted by the server); and the lab's kept models (IndexedDB: listed, scored like bundled
 // ones, deleted, exported and imported as the models/<id>/ folder). main.js holds the state; ui-train.js
 // draws it.
 import { fitCurves } from './api.js';
