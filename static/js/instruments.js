@@ -52,8 +52,8 @@ const FORMAT_NAMES = {
   name: 'well in the name',
 };
 
-/** The fields every reading has; null where the path does not say. */
-function reading(format, fields) {
+/** The fields every reading has; null where the path does not say (readings.js reads plain names with it). */
+export function reading(format, fields) {
   return {
     format,
     plate: null,

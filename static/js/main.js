@@ -15,6 +15,7 @@ import { fitOptions, parseIcPercents } from './results.js';
 import { Scorer } from './scoring.js';
 import * as session from './session.js';
 import { refreshTimeCourse } from './time-course.js';
+import * as training from './train-session.js';
 import { TrustCheck } from './trust.js';
 import * as ui from './ui.js';
 import { View } from './view.js';
@@ -22,7 +23,7 @@ import { View } from './view.js';
 const UNIT_LABEL = { uM: 'µM', nM: 'nM' };
 
 const state = {
-  cards: ui.readCards(),
+  cards: ui.readCards(), // the served models', then the lab's own (kept in this browser; `own: true`)
   limits: null, // the server's request limits (session.checkLimits)
   curves: [],
   activeId: null,
@@ -36,7 +37,11 @@ const state = {
   imports: [], // one record per drop, newest first (imports.js): what became of every file
   nextImportId: 1,
   layout: { sources: [], plates: [] }, // the plate layout imported last (layouts.js plates, with `source`)
+  // The "Train a model" view: its drop (plates; files picked as readings), what was read and matched, the
+  // run's AbortController while it trains.
+  training: { entries: [], readerEntries: [], drop: null, lab: null, controller: null },
 };
+const servedCards = [...state.cards];
 
 /** Diagnostics read by the end-to-end tests and the benchmark (never used by the page itself). */
 const debug = {
@@ -48,12 +53,14 @@ const debug = {
   backend: null,
   modelError: null,
   attributions: [],
+  training: null, // the last training run: {card, timings, warnings} or {error}
 };
 globalThis.nostainDebug = debug;
 
+const backend = chooseBackend();
 const trust = new TrustCheck(state.cards, { onCardRead: () => view.queue() });
 const scorer = new Scorer({
-  backend: chooseBackend(),
+  backend,
   debug,
   curves: () => state.curves,
   onChange: () => view.queue(),
@@ -390,6 +397,7 @@ async function changeModel(id) {
     ui.fillCurveForm(curve);
   }
   ui.renderModelCard(card);
+  ui.showOwnModelActions(Boolean(card.own));
   view.render();
   await scorer.load(card).catch(() => {});
 }
@@ -408,6 +416,7 @@ function openCurve(id) {
   ui.fillCurveForm(curve);
   if (curve.model) ui.showSelectedModel(curve.model.id);
   ui.renderModelCard(cardOf(curve.model?.id));
+  ui.showOwnModelActions(Boolean(cardOf(curve.model?.id)?.own));
   ui.showPlateMapStatus(curve.plateMap ? 'This curve has a plate map.' : '');
   view.render();
   requestFit();
@@ -471,6 +480,155 @@ function downloadPlot(format) {
   ui.downloadPlot(format, name.replace(/[^A-Za-z0-9_.-]+/g, '_'));
 }
 
+// ---------------------------------------------------------------- your own models
+
+/** Add (or replace) a kept model's page card among the cards and in the model menu. */
+function addOwnCard(card) {
+  const at = state.cards.findIndex((c) => c.id === card.id);
+  if (at >= 0) state.cards.splice(at, 1); // in place: the trust check holds this array
+  state.cards.push(card);
+  ui.renderOwnModels(state.cards.filter((c) => c.own));
+}
+
+/** The lab's kept models into the model menu (at start-up). */
+async function listOwnModels() {
+  const { cards, problems } = await training.ownPageCards(servedCards);
+  for (const card of cards.reverse()) addOwnCard(card); // oldest first: the menu lists them as kept
+  if (problems.length) ui.showOwnModelStatus(`Not usable here: ${problems.join('; ')}`, 'error');
+}
+
+async function deleteOwnModel() {
+  const card = cardOf(ui.selectedModelId());
+  if (!card?.own || !window.confirm(`Delete your model "${card.name}" from this browser?`)) return;
+  await training.forgetModel(card.id);
+  state.cards.splice(state.cards.indexOf(card), 1);
+  ui.renderOwnModels(state.cards.filter((c) => c.own));
+  ui.showOwnModelStatus(`Deleted "${card.name}".`);
+  const fallback = servedCards[0];
+  if (fallback) {
+    ui.showSelectedModel(fallback.id);
+    await changeModel(fallback.id);
+  }
+}
+
+async function exportOwnModel() {
+  const card = cardOf(ui.selectedModelId());
+  if (!card?.own) return;
+  const { blob, filename } = await training.exportModel(card.id);
+  ui.saveBlob(blob, filename);
+  ui.showOwnModelStatus(`Exported "${card.name}" as ${filename}.`);
+}
+
+async function importOwnModel(files) {
+  try {
+    const card = await training.keepModel(await training.readModelFiles(files), servedCards);
+    addOwnCard(card);
+    ui.showSelectedModel(card.id);
+    ui.showOwnModelStatus(`Imported "${card.name}": it is in the model menu under "your models".`);
+    await changeModel(card.id);
+  } catch (err) {
+    ui.showOwnModelStatus(`The model could not be imported: ${err.message}`, 'error');
+  }
+}
+
+// ---------------------------------------------------------------- training a model
+
+/** Add files to the training drop (plates, or files picked as readings) and match them again. */
+async function addTrainingFiles(entries, { readings = false } = {}) {
+  const t = state.training;
+  if (readings) t.readerEntries.push(...entries);
+  else t.entries.push(...entries);
+  t.drop = await training.readTrainingDrop(training.sortTrainingDrop(t.entries, t.readerEntries));
+  matchTraining();
+}
+
+/** The drug a model is for: the one typed, else the matched wells' (from the layout). */
+function trainingDrug(form, lab) {
+  return form.drug.trim() || [...new Set(lab?.matched.map((m) => m.drug) ?? [])].join(', ');
+}
+
+/** Match the training drop with the view's fields and show the match. */
+function matchTraining() {
+  const t = state.training;
+  let form = ui.readTrainForm();
+  t.lab = t.drop ? training.matchDrop(t.drop, { drug: form.drug }) : null;
+  ui.suggestTrainName(training.defaultModelName(form.cellLine, trainingDrug(form, t.lab)));
+  form = ui.readTrainForm();
+  if (!t.drop) return ui.renderTrainMatch(null);
+  const names = (files) => files.map(([name]) => name);
+  ui.renderTrainMatch({
+    lab: t.lab,
+    files: {
+      layouts: names(t.drop.layouts),
+      readings: names(t.drop.readings),
+      others: t.drop.others.map((e) => `${e.path}: ${e.reason}`),
+    },
+    extraFields: t.lab.matched.reduce((n, m) => n + m.images.length - 1, 0),
+    refusal: training.refusalOf(t.lab, form),
+  });
+}
+
+function clearTraining() {
+  Object.assign(state.training, { entries: [], readerEntries: [], drop: null, lab: null });
+  ui.renderTrainMatch(null);
+  ui.renderTrainProgress(null);
+  ui.renderTrainResults(null);
+  ui.showTrainStatus('');
+}
+
+/** Train on the matched wells, in stages with progress; keep the model and show how well it does. */
+async function trainOwnModel() {
+  const t = state.training;
+  const form = ui.readTrainForm();
+  const refusal = training.refusalOf(t.lab, form);
+  const donor = servedCards.find((c) => c.backbone_url);
+  if (refusal || !donor) {
+    ui.showTrainStatus(`Cannot train: ${refusal ?? 'this server serves no shared backbone'}.`, 'error');
+    return;
+  }
+  const set = training.trainingSet(t.lab, t.drop.images, form.cellLine);
+  const about = {
+    name: form.name.trim(),
+    cellLine: form.cellLine.trim(),
+    drug: trainingDrug(form, t.lab),
+    backbone: training.backboneOf(donor),
+  };
+  t.controller = new AbortController();
+  const { signal } = t.controller;
+  ui.showTrainRunning(true);
+  ui.renderTrainResults(null);
+  ui.showTrainStatus(`Loading the backbone to compute the features of ${set.files.length} images…`);
+  let pool = null;
+  try {
+    pool = await training.backbonePool(donor, backend);
+    const options = { nViews: form.nViews };
+    const results = await training.trainOnSet({ pool, set, about, synthetic: t.lab.synthetic }, options, {
+      onProgress: ui.renderTrainProgress,
+      signal,
+    });
+    const card = await training.keepModel({ card: results.card, head: results.head }, servedCards);
+    addOwnCard(card);
+    ui.renderTrainResults(results);
+    debug.training = { card: results.card, timings: results.timings, warnings: results.warnings };
+    ui.showTrainStatus(
+      `Kept in this browser as "${card.name}": choose it in the model menu under "your models".`,
+      'ok',
+    );
+  } catch (err) {
+    debug.training = { error: String(err.message ?? err) };
+    ui.renderTrainProgress(null);
+    if (signal.aborted) ui.showTrainStatus('Training cancelled: nothing was kept.');
+    else {
+      ui.showTrainStatus(`Training failed: ${err.message ?? err}`, 'error');
+      console.error('training failed', err);
+    }
+  } finally {
+    if (pool) training.closePool(pool);
+    t.controller = null;
+    ui.showTrainRunning(false);
+  }
+}
+
 // ---------------------------------------------------------------- start
 
 /**
@@ -522,7 +680,24 @@ async function start() {
     onAnalysisForm: updateAnalysisForm,
     onPlotDownload: downloadPlot,
   });
+  ui.bindTrainControls({
+    onDrop: (dropped) =>
+      dropped.then((d) => addTrainingFiles(d.files)).catch((err) => fail('The drop could not be read', err)),
+    onFiles: (files) => addTrainingFiles(files).catch((err) => fail('The files could not be read', err)),
+    onReaderFiles: (files) =>
+      addTrainingFiles(files, { readings: true }).catch((err) => fail('The files could not be read', err)),
+    onForm: matchTraining,
+    onTrain: trainOwnModel,
+    onCancel: () => state.training.controller?.abort(),
+    onClear: clearTraining,
+    onDeleteModel: () => deleteOwnModel().catch((err) => fail('The model could not be deleted', err)),
+    onExportModel: () => exportOwnModel().catch((err) => fail('The model could not be exported', err)),
+    onImportModel: importOwnModel,
+  });
   newCurve();
+  await listOwnModels().catch((err) =>
+    ui.showOwnModelStatus(`Your models could not be listed: ${err.message}`, 'error'),
+  );
 }
 
 start();

@@ -3,8 +3,7 @@
 // request. Talks to the page only through the engine badge and page errors (ui.js) and its hooks.
 import { defaultPoolSize, WorkerPool } from './pool.js';
 import * as ui from './ui.js';
-
-const WASM_PATH = '/static/vendor/';
+import { WASM_PATH, workerModel } from './worker-model.js';
 /** Occlusion maps: cells per side, occluded copies per inference batch (as training/attribution.py's maps). */
 export const ATTRIBUTION = { grid: 8, batch: 8 };
 
@@ -85,17 +84,7 @@ export class Scorer {
     const info = await this.#pool.load({
       backend: backend.backend,
       wasmPath: WASM_PATH,
-      model: {
-        backboneUrl: card.backbone_url,
-        headUrl: card.head_url,
-        headFormat: card.head?.format,
-        headArtifacts: card.head_artifacts ?? null, // a model kept in the browser (train/store.js pageCard)
-        modelUrl: card.model_url,
-        size: card.input.size,
-        reference: card.verification?.reference ?? null,
-        name: card.name,
-        imaging: card.imaging ?? null, // its pixel size, for worker.js' pixel-size warning
-      },
+      model: workerModel(card),
     });
     return { info, backend, size: this.#pool.size };
   }

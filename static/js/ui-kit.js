@@ -1,5 +1,6 @@
-// Small helpers of the DOM layer (ui.js and ui-tables.js): building elements and formatting numbers for
-// people. Nothing here looks an element up or knows the page's layout.
+// Small helpers of the DOM layer (ui.js, ui-tables.js, ui-train.js): building elements, formatting numbers
+// for people, making an element a drop target. Nothing here looks an element up or knows the page's layout.
+import { droppedFiles } from './dropped.js';
 
 /** Create an element with attributes/properties and children. */
 export function h(tag, props = {}, ...children) {
@@ -42,4 +43,22 @@ export const sig = (x, n = 3) =>
 /** Set an element's text only when it changed (keeps selections and avoids layout work). */
 export function setText(el, text) {
   if (el.textContent !== text) el.textContent = text;
+}
+
+/**
+ * Make an element take drops of files and folders: highlighted while files are dragged over it; on a drop,
+ * `onDrop` gets the promise of its files (dropped.js droppedFiles: folders walked, the entries taken now).
+ */
+export function dropTarget(el, onDrop) {
+  el.addEventListener('dragover', (e) => {
+    e.preventDefault();
+    el.classList.add('dragging');
+  });
+  el.addEventListener('dragleave', () => el.classList.remove('dragging'));
+  el.addEventListener('drop', (e) => {
+    e.preventDefault();
+    e.stopPropagation();
+    el.classList.remove('dragging');
+    onDrop(droppedFiles(e.dataTransfer));
+  });
 }

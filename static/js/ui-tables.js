@@ -65,6 +65,16 @@ export function renderModelCard(card) {
       ),
     );
   }
+  if (card.own) {
+    const when = card.created ? ` on ${card.created.slice(0, 10)}` : '';
+    el.append(
+      h(
+        'p',
+        { class: 'note own-model' },
+        `Your model: trained on your images in the browser${when}; kept in this one.`,
+      ),
+    );
+  }
   if (card.summary) el.append(h('p', { class: 'summary' }, card.summary));
   const trained = [
     td.description,

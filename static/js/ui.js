@@ -2,9 +2,9 @@
 // ui-tables.js, re-exported below). No TF.js, no fetch, no session logic: main.js passes plain data in and
 // handlers to call back, and never sees an element.
 import { overlayRGBA } from './attribution.js';
-import { droppedFiles, pickedFiles } from './dropped.js';
+import { pickedFiles } from './dropped.js';
 import { clearPlot as clearChart, downloadPlot as downloadChart, renderCurve } from './plot.js';
-import { h, num, sig, thumbCanvas } from './ui-kit.js';
+import { dropTarget, h, num, sig, thumbCanvas } from './ui-kit.js';
 
 export {
   fillAnalysisForm,
@@ -23,6 +23,18 @@ export {
   renderReplicates,
   renderWells,
 } from './ui-tables.js';
+export {
+  bindTrainControls,
+  readTrainForm,
+  renderTrainMatch,
+  renderTrainProgress,
+  renderTrainResults,
+  showOwnModelActions,
+  showOwnModelStatus,
+  showTrainRunning,
+  showTrainStatus,
+  suggestTrainName,
+} from './ui-train.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -201,6 +213,28 @@ export function showSelectedModel(id) {
   if (select) select.value = id;
 }
 
+/**
+ * The lab's own models in the model menu, under "your models" (after the bundled ones); the chosen model
+ * stays chosen when it is still there.
+ *
+ * @param {{id: string, name: string, cell_line?: string, drug?: string}[]} cards  the kept models' page cards
+ */
+export function renderOwnModels(cards) {
+  const select = $('model-select');
+  if (!select) return;
+  const chosen = select.value;
+  select.querySelector('optgroup.own-models')?.remove();
+  if (cards.length) {
+    const group = h('optgroup', { label: 'your models', class: 'own-models' });
+    for (const card of cards) {
+      const about = [card.cell_line, card.drug].filter(Boolean).join(', ');
+      group.append(h('option', { value: card.id }, `${card.name}${about ? ` — ${about}` : ''}`));
+    }
+    select.append(group);
+  }
+  if ([...select.options].some((o) => o.value === chosen)) select.value = chosen;
+}
+
 /** Grey out the drop zone: nothing can be scored (no model installed). */
 export function disableUploads() {
   for (const id of ['drop-zone', 'file-input', 'folder-input']) $(id).setAttribute('aria-disabled', 'true');
@@ -328,16 +362,7 @@ export function bindControls(on) {
       input.click();
     }
   });
-  drop.addEventListener('dragover', (e) => {
-    e.preventDefault();
-    drop.classList.add('dragging');
-  });
-  drop.addEventListener('dragleave', () => drop.classList.remove('dragging'));
-  drop.addEventListener('drop', (e) => {
-    e.preventDefault();
-    drop.classList.remove('dragging');
-    on.onDrop(droppedFiles(e.dataTransfer)); // folders are walked; the entries are taken now
-  });
+  dropTarget(drop, on.onDrop);
   // A file dropped beside the zone would make the browser navigate away from the session.
   window.addEventListener('dragover', (e) => e.preventDefault());
   window.addEventListener('drop', (e) => e.preventDefault());

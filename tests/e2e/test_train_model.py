@@ -86,7 +86,7 @@ def test_a_model_trained_in_the_page_is_evaluated_kept_exported_and_served(origi
     )
     card = got["card"]
     assert got["plan"] == "cv" and not got["warnings"]
-    assert got["stages"] == [*(f"cross-validation {f}" for f in range(1, 5)), "model"]
+    assert got["stages"] == [*(f"cross-validation {f}" for f in range(1, 5)), "model", "evaluation", "trust"]
     # the card: the lab's images, never synthetic; what they were; what the model achieved
     assert card["schema"] == "nostain.model-card/2" and card["synthetic"] is False
     data_ = card["training_data"]

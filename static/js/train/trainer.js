@@ -71,7 +71,7 @@ async function trainOnSplit(data, split, recipe, hooks) {
  * @param {{name: string, cellLine: string, drug: string, backbone: object, pixelSizeUm?: number}} input.about
  * @param {{k?: number, seed?: number, recipe?: object, augmentation?: object}} [options]
  * @param {{onProgress?: (p: object) => void, signal?: AbortSignal}} [hooks]  p: {stage, fold?, folds?,
- *   epoch, epochs, loss, valLoss}
+ *   epoch, epochs, loss, valLoss} after every epoch; {stage: 'evaluation'} and {stage: 'trust'} once each
  * @returns {Promise<{card: object, head: object, model: object, plan: object, warnings: string[],
  *   timings: object}>}  head: the TF.js artifacts to keep (store.js); model: the trained tf.LayersModel
  */
@@ -121,11 +121,13 @@ export async function trainModel({ computed, images, about }, options = {}, { on
   const final = await trainOnSplit(data, split, recipe, { onEpoch: progress, signal });
   timings.model_s = (performance.now() - t0) / 1000;
   try {
+    onProgress?.({ stage: 'evaluation' });
     const evaluation = await evaluate(evaluationRows(images, final.test, final.predicted));
     const train = rowsOf(images, split.train);
     const heldout = rowsOf(images, split.val.length ? split.val : split.test);
     const { valX: trainX } = firstViews(data.features, data.od450, train, shape, 'val');
     const { valX: heldX } = firstViews(data.features, data.od450, heldout, shape, 'val');
+    onProgress?.({ stage: 'trust' });
     const trust = trustBlock({
       train: trainX,
       heldout: heldX,
