@@ -8,17 +8,24 @@ names them (``A549_<well>_<conc>.jpg``). Only ``--distinct`` plates are rendered
 this machine); the others are hard links to them in their own plate folders: every file is still read,
 decoded and scored by the run, only the pixels repeat.
 
-Runs, each on a fresh local cluster (``distributed.LocalCluster``, processes of one thread, as ``--workers N``
-starts), with the model the page serves (``--model``; its input size read from its card):
+Runs, each on a fresh local cluster as ``--workers N`` starts it (:func:`training.score.run.local_cluster`),
+with the model the page serves (``--model``; its input size read from its card):
 
 1. the whole archive with 1 worker and with 2 workers: images/s from start to end (cluster start and model
    load included) and in the steady state (from the first plate written to the last), and their ratio
    (target: 2 workers ≥ 1.7× one);
-2. the cost per image of the 1-worker run against decoding (:func:`training.preprocess.preprocess`) and
-   inference (the same served model, batches of ``--batch``) alone in that worker, on one plate
-   (target ≤ 1.5×);
-3. peak memory, RSS of the scheduler (this process) and workers summed, sampled every 0.1 s, for the first 5
-   plates and for all of them with 2 workers (target: flat).
+2. **CPU per image of every process and thread** in the steady state (user + system seconds from
+   ``/proc`` via psutil, read when each plate is written): the client's main thread, its event loop, the
+   scheduler + nannies' event loop (``LocalCluster`` runs them in this process), each worker's task thread,
+   TensorFlow's threads and event loop. Unlike wall time, these hardly depend on the other jobs of the
+   shared machine; from them, the most images/s the run can reach on idle cores (:func:`rate_bound`) and
+   the 2-worker/1-worker ratio that bound allows (``2·Y / (X + Y)``: ``Y`` the workers' decode +
+   inference, ``X`` everything else);
+3. the cost per image of the 1-worker run against decoding (:func:`training.preprocess.preprocess`) and
+   inference (the same served model, batches of ``--batch``) alone in that worker, on one plate, in CPU
+   time (target ≤ 1.5×);
+4. peak memory, the summed peak RSS of this process and the workers (each process's ``VmHWM``, no
+   sampler), for the first 5 plates and for all of them with 2 workers (target: flat).
 
 Figures, not pass/fail. The machine is shared: the load average is printed before and after each run.
 """
