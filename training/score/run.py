@@ -24,6 +24,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+import dask
 from distributed import Client, Future, LocalCluster, as_completed
 from tqdm import tqdm
 
@@ -34,14 +35,35 @@ from training.score.archive import PlateJob, find_plates
 from training.score.output import RUN_FILE, clean_partial, combine_tables, is_done, write_json, write_plate
 from training.score.plate import PlateTables
 from training.score.served import find_model
-from training.score.tasks import ModelPlugin, finish_plate, plugin_name, reference_check, score_batch
+from training.score.tasks import (
+    ModelPlugin,
+    PlateResult,
+    finish_plate,
+    plugin_name,
+    reference_check,
+    score_batch,
+)
 
-__all__ = ["DEFAULT_BATCH", "RunSummary", "ScoreOptions", "check_cluster", "score_archive"]
+__all__ = [
+    "DEFAULT_BATCH",
+    "LOCAL_DASK_CONFIG",
+    "RunSummary",
+    "ScoreOptions",
+    "check_cluster",
+    "local_cluster",
+    "score_archive",
+]
 
 #: Images per inference batch (MobileNetV2 on one CPU thread gains nothing from larger ones).
 DEFAULT_BATCH = 16
 #: Local workers' environment: TensorFlow's C++ start-up lines (no GPU here, …) would bury the progress bars.
 _QUIET_TENSORFLOW = {"TF_CPP_MIN_LOG_LEVEL": "3", "TFDF_DISABLE_WELCOME_MESSAGE": "1"}
+#: Dask settings of the local cluster (``--workers``). Its workers' statistical profiler (a stack sample of
+#: every thread each 10 ms, shown only on a dashboard, which the local cluster does not start) and the
+#: event loops' health check every 20 ms cost the worker processes about 4 CPU-ms per image on this
+#: machine, a fifth of decoding and inference; the scheduler's loop 1.5 more. (A cluster given with
+#: ``--scheduler`` keeps its own settings; docs/batch.md says how to set the same.)
+LOCAL_DASK_CONFIG = {"distributed.worker.profile.enabled": False, "distributed.admin.tick.interval": "1s"}
 _PACKAGES = ("tensorflow", "tensorflowjs", "tfjs-graph-converter", "dask", "distributed", "pillow")
 
 
@@ -135,17 +157,26 @@ def check_cluster(client: Client) -> None:
 
 
 @contextlib.contextmanager
+def local_cluster(workers: int) -> Iterator[LocalCluster]:
+    """The cluster ``--workers N`` starts on this machine: N worker processes of one thread each, quiet
+    TensorFlow, :data:`LOCAL_DASK_CONFIG`, no dashboard. Its scheduler (and the workers' nannies) run in
+    this process."""
+    with dask.config.set(LOCAL_DASK_CONFIG), LocalCluster(
+        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+        silence_logs=logging.ERROR, env=_QUIET_TENSORFLOW,
+    ) as cluster:  # fmt: skip
+        yield cluster
+
+
+@contextlib.contextmanager
 def _client(options: ScoreOptions) -> Iterator[Client]:
-    """A client of the scheduler given, or of a new local cluster (processes, one thread each)."""
+    """A client of the scheduler given, or of a new local cluster (:func:`local_cluster`)."""
     if options.scheduler:
         with Client(options.scheduler) as client:
             check_cluster(client)
             yield client
         return
-    with LocalCluster(
-        n_workers=options.workers, threads_per_worker=1, processes=True, dashboard_address=None,
-        silence_logs=logging.ERROR, env=_QUIET_TENSORFLOW,
-    ) as cluster, Client(cluster) as client:  # fmt: skip
+    with local_cluster(options.workers) as cluster, Client(cluster) as client:
         yield client
 
 
@@ -185,7 +216,11 @@ def _run_plates(
     bars: _Bars,
     summary: RunSummary,
 ) -> None:
-    """Submit plates (a bounded number in flight) and write each as it finishes."""
+    """Submit plates (a bounded number in flight) and write each as it finishes.
+
+    Only a plate's tables come back to this process (:class:`~training.score.tasks.PlateResult`); a batch's
+    features stay in the workers (a finished batch only moves the images bar).
+    """
     root = str(options.images.expanduser().resolve())
     in_flight = max(2, 2 * len(client.scheduler_info(n_workers=-1)["workers"]))
     pending = iter(todo)
@@ -220,17 +255,17 @@ def _run_plates(
         kind, what = jobs.pop(future)
         if kind == "batch":
             if future.status == "finished":
-                result = future.result()
                 bars.images.update(what)
-                summary.decode_s += result.decode_s
-                summary.infer_s += result.infer_s
-                summary.unreadable += sum(s.od450 is None for s in result.scored)
             continue
         if future.status == "finished":
-            tables = future.result()
+            result: PlateResult = future.result()
+            tables = result.tables
             write(what, tables)
             summary.scored += 1
             summary.images += tables.n_scored + tables.n_unreadable
+            summary.unreadable += tables.n_unreadable
+            summary.decode_s += result.decode_s
+            summary.infer_s += result.infer_s
         else:
             summary.failed.append(f"{what.label}: {future.exception()}")
         bars.plates.update(1)

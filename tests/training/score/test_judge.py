@@ -5,12 +5,13 @@ The same cases run in the page, word for word, in tests/e2e/test_score_parity.py
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
 
 from tests.e2e.conftest import well_image
-from training.score.judge import Judgement, curve_warning, judge_well
+from training.score.judge import Judgement, curve_warning, judge_well, with_arrays
 from training.trust.measure import flag_wells
 from training.trust.ood import fit_image_stats, fit_ood, image_stats
 
@@ -90,3 +91,18 @@ def test_the_curve_warning_names_the_model_the_wells_look_like():
         "not a bright-field well like the training images: "
     )
     assert judge_well(None, wells["A549"][0], stats[0]) == Judgement()
+
+
+def test_a_card_with_arrays_judges_every_well_exactly_as_its_json_lists():
+    own, rival, wells, stats = judge_cases()
+    own, rival = json.loads(json.dumps(own)), json.loads(json.dumps(rival))  # as read from card.json
+    fast_own, fast_rival = with_arrays(own), with_arrays(rival)
+    assert isinstance(fast_own["ood"]["features"]["components"], np.ndarray)
+    assert isinstance(own["ood"]["features"]["components"], list)  # the card itself is left as it was
+    features = np.concatenate(list(wells.values()))
+    pairs = list(zip(features, stats[: len(features)], strict=False))
+    slow = [judge_well(own["ood"], f, s, [rival]) for f, s in pairs]
+    fast = [judge_well(fast_own["ood"], f, s, [fast_rival]) for f, s in pairs]
+    assert fast == slow and any(j.flags for j in slow) and all(j.distance is not None for j in slow)
+    judged = [(f, s, j) for (f, s), j in zip(pairs, slow, strict=True)]
+    assert curve_warning(judged, fast_own, [fast_rival]) == curve_warning(judged, own, [rival])
