@@ -21,6 +21,11 @@ is used. When none or several are, :class:`ChannelChoiceError` lists them: a flu
 give a meaningless OD450, so nothing is guessed.
 
 Every choice made among several is stated in :attr:`TiffPlane.warnings`, in the page's words.
+
+**Bad files.** A file whose plane has a strip or tile that runs past the end of the file is truncated
+("B07.tif: the file ends before its image data (truncated?)"), and one whose compressed data do not decode
+is corrupt: both raise, as the page refuses them, instead of giving an image with zeros where data are
+missing.
 """
 
 from __future__ import annotations
@@ -350,6 +355,32 @@ def _declared_bits(
     return None, None
 
 
+def _check_complete(page: tifffile.TiffPage, file_size: int, file_name: str) -> None:
+    """Raise when a strip or tile of ``page`` lies (partly) beyond the end of the file (``file_size`` bytes).
+
+    Decoders read such a file without complaint and fill what is missing with zeros (tifffile's LZW, the
+    page's geotiff.js): a black band or a black image would be scored as if it were the well.
+    """
+    ends = [
+        int(offset) + int(count)
+        for offset, count in zip(page.dataoffsets, page.databytecounts, strict=True)
+        if count  # a strip or tile of 0 bytes is absent (sparse files): filled by design, not truncated
+    ]
+    if ends and max(ends) > file_size:
+        raise ValueError(f"{file_name}: the file ends before its image data (truncated?)")
+
+
+def _decoded(page: tifffile.TiffPage, file_name: str) -> np.ndarray:
+    """``page.asarray()``, with a decoder's failure (corrupt compressed data) named as a bad file."""
+    try:
+        return page.asarray()
+    except Exception as exc:  # tifffile and imagecodecs raise a type per codec (TiffFileError, DeflateError…)
+        raise ValueError(
+            f"{file_name}: corrupt or unreadable TIFF file: its image data do not decode "
+            f"({type(exc).__name__}: {exc})"
+        ) from exc
+
+
 def _page_samples(page: tifffile.TiffPage, file_name: str) -> tuple[np.ndarray, bool, int]:
     """The page as ``(H, W, S)`` samples (native dtype), whether they are RGB (photometric RGB, or YCbCr
     decoded by JPEG), and how many grey channels they hold (samples that are not alpha; 1 for RGB)."""
@@ -364,7 +395,7 @@ def _page_samples(page: tifffile.TiffPage, file_name: str) -> tuple[np.ndarray, 
             f"{file_name}: TIFF photometric interpretation {photometric} (palette, CMYK, YCbCr, CIELab…) "
             "cannot be read here: export the image as grey or RGB"
         )
-    data = page.asarray()
+    data = _decoded(page, file_name)
     spp = int(page.samplesperpixel)
     if spp == 1:
         return data.reshape(data.shape[-2], data.shape[-1], 1), False, 1
@@ -384,8 +415,9 @@ def read_tiff(path: str | Path, *, plane: int | None = None, channel: int | str 
     ChannelChoiceError
         Several channels and none to choose by its name (the page asks the user).
     ValueError
-        Not a readable TIFF, a variant that cannot be read, or a ``plane``/``channel`` the file lacks; the
-        message names the file.
+        Not a readable TIFF, a truncated one (a strip or tile of the plane runs past the end of the file),
+        compressed data that do not decode, a variant that cannot be read, or a ``plane``/``channel`` the
+        file lacks; the message names the file.
     """
     path = Path(path)
     try:
@@ -419,6 +451,7 @@ def read_tiff(path: str | Path, *, plane: int | None = None, channel: int | str 
                 "(its OME-XML puts it in another file of the acquisition)"
             )
         page = pages[ifd]
+        _check_complete(page, tif.filehandle.size, path.name)
         samples, rgb, grey_channels = _page_samples(page, path.name)
         channel_index, channel_name, channels = (
             layout_channel,
