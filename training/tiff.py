@@ -54,10 +54,12 @@ __all__ = [
     "PixelSize",
     "Selection",
     "TiffPlane",
+    "TiffScale",
     "choose_channel",
     "choose_plane",
     "file_layout",
     "read_tiff",
+    "read_tiff_scale",
 ]
 
 #: Bits of each integer container (signed: the bits of its positive range).
@@ -148,6 +150,19 @@ class TiffPlane:
     objective: str | None
     selection: Selection
     warnings: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class TiffScale:
+    """A TIFF's image size (px) and what it says about its scale, from its first page's tags (no pixels).
+
+    ``pixel_size`` and ``objective`` are what :func:`read_tiff` gives for the same file.
+    """
+
+    width: int
+    height: int
+    pixel_size: PixelSize | None
+    objective: str | None
 
 
 @dataclass(frozen=True)
@@ -327,6 +342,11 @@ def _pixel_size(
     return PixelSize(size[0], size[1], "TIFF XResolution/YResolution") if size else None
 
 
+def _objective(ome: dict[str, Any] | None, meta: dict[str, Any] | None) -> str | None:
+    """The objective OME (nominal magnification) or MetaSeries names, else None."""
+    return (ome or {}).get("objective") or (meta or {}).get("objective")
+
+
 def _declared_bits(
     page: tifffile.TiffPage,
     dtype: np.dtype,
@@ -472,13 +492,12 @@ def read_tiff(path: str | Path, *, plane: int | None = None, channel: int | str 
         ome = parse_ome(description)
         meta = parse_metaseries(description)
         declared, declared_source = _declared_bits(page, samples.dtype, ome, meta, parse_imagej(description))
-        objective = (ome or {}).get("objective") or (meta or {}).get("objective")
         return TiffPlane(
             samples=np.ascontiguousarray(samples),
             declared_bits=declared,
             declared_source=declared_source,
             pixel_size=_pixel_size(description, page, ome, meta),
-            objective=objective,
+            objective=_objective(ome, meta),
             selection=Selection(
                 plane=plane_used,
                 planes=layout.size_z,
@@ -489,4 +508,31 @@ def read_tiff(path: str | Path, *, plane: int | None = None, channel: int | str 
                 timepoints=layout.size_t,
             ),
             warnings=tuple(warnings),
+        )
+
+
+def read_tiff_scale(path: str | Path) -> TiffScale:
+    """The size, pixel size and objective of a TIFF without decoding its pixels (model cards' ``imaging``).
+
+    Raises
+    ------
+    ValueError
+        Not a readable TIFF; the message names the file.
+    """
+    path = Path(path)
+    try:
+        tif = tifffile.TiffFile(path)
+    except Exception as exc:  # tifffile raises several types for corrupt files
+        raise ValueError(f"{path.name}: not a readable TIFF ({exc})") from exc
+    with tif:
+        if not tif.pages:
+            raise ValueError(f"{path.name}: not a readable TIFF (no image in the file)")
+        page = cast(tifffile.TiffPage, tif.pages[0])
+        description = str(page.description or "")
+        ome, meta = parse_ome(description), parse_metaseries(description)
+        return TiffScale(
+            width=int(page.imagewidth),
+            height=int(page.imagelength),
+            pixel_size=_pixel_size(description, page, ome, meta),
+            objective=_objective(ome, meta),
         )
