@@ -36,6 +36,7 @@ __all__ = [
     "image_scale",
     "imaging_block",
     "imaging_for_run",
+    "imaging_from_scales",
     "recorded_imaging",
     "simulated_scale",
 ]
@@ -146,20 +147,44 @@ def _description(scales: list[ImageScale], synthetic: bool) -> str:
     return f"{kind}, one field per well, RGB {size} (as the training images)"
 
 
-def imaging_block(images: pd.DataFrame) -> dict[str, Any]:
-    """The card's ``imaging`` block for the training images ``images``.
+def imaging_from_scales(scales: list[ImageScale], names: list[str], *, synthetic: bool) -> dict[str, Any]:
+    """The card's ``imaging`` block for training images of these scales (the page's twin for a model
+    trained in the browser: static/js/train/card.js ``imagingBlock``).
 
     Parameters
     ----------
-    images : DataFrame, shape (n_images, ...)
-        The manifest rows a model was trained on (training and validation series), with ``path`` and
-        ``cell_line``, and ``synthetic`` for simulated images.
+    scales : list of ImageScale, length n_images
+    names : list of str, length n_images
+        The images' file names (paths), to name one that records no pixel size.
+    synthetic : bool
+        All of them are simulated.
 
     Returns
     -------
     dict
         ``{"description", "pixel_size_um" (µm per pixel, or None), "objective" (or None),
         "image_width_px" (or None when the widths differ), "pixel_size_source"}``.
+    """
+    if not scales or len(scales) != len(names):
+        raise ValueError(f"scales and names must be non-empty and as long; got {len(scales)}, {len(names)}")
+    pixel_size, source = _pixel_size(scales, names)
+    return {
+        "description": _description(scales, synthetic),
+        "pixel_size_um": pixel_size,
+        "objective": _same([s.objective for s in scales]),
+        "image_width_px": _same([s.width for s in scales]),
+        "pixel_size_source": source,
+    }
+
+
+def imaging_block(images: pd.DataFrame) -> dict[str, Any]:
+    """The card's ``imaging`` block for the training images ``images`` (:func:`imaging_from_scales`).
+
+    Parameters
+    ----------
+    images : DataFrame, shape (n_images, ...)
+        The manifest rows a model was trained on (training and validation series), with ``path`` and
+        ``cell_line``, and ``synthetic`` for simulated images.
     """
     if images.empty:
         raise ValueError("images must hold at least one training image")
@@ -170,14 +195,7 @@ def imaging_block(images: pd.DataFrame) -> dict[str, Any]:
         image_scale(path, synthetic=sim, cell_line=str(line))
         for path, sim, line in zip(paths, synthetic, images["cell_line"], strict=True)
     ]
-    pixel_size, source = _pixel_size(scales, paths)
-    return {
-        "description": _description(scales, all(synthetic)),
-        "pixel_size_um": pixel_size,
-        "objective": _same([s.objective for s in scales]),
-        "image_width_px": _same([s.width for s in scales]),
-        "pixel_size_source": source,
-    }
+    return imaging_from_scales(scales, paths, synthetic=all(synthetic))
 
 
 def recorded_imaging(data: dict[str, Any]) -> dict[str, Any]:
