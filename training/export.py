@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from training.features import backbone_fingerprint
+from training.imaging import imaging_for_run, recorded_imaging
 from training.model import (
     export_model,
     feature_extractor,
@@ -514,10 +515,7 @@ def card_from_run(
         "backbone_frozen": not run_config["fine_tune"],
         "weights_origin": run_config["weights_origin"],
         "od450_training_range": data["od450_range"],
-        "imaging": data.get(
-            "imaging",
-            "bright-field, ×100, one centred field per well, RGB 2560×2160 (what the model expects)",
-        ),
+        "imaging": recorded_imaging(data),
         "evaluation": card_evaluation(evaluation, run_name=run_name) if evaluation else None,
     }
 
@@ -594,8 +592,10 @@ def export_run(
     Returns
     -------
     dict
-        The card as written. Its ``ood`` is None when the run's training images are no longer where
-        training found them, and absent when ``options.describe_images`` is False.
+        The card as written. Its ``imaging`` (the training images' scale: :mod:`training.imaging`) is
+        computed from the run's training images, or taken from its ``config.json`` when they are gone.
+        Its ``ood`` is None when the run's training images are no longer where training found them, and
+        absent when ``options.describe_images`` is False.
     """
     model, run_config = load_run(run_dir)
     card = card_from_run(
@@ -606,6 +606,7 @@ def export_run(
         evaluation=evaluation,
         run_name=Path(run_dir).name,
     )
+    card["imaging"] = imaging_for_run(run_config)
     if options.describe_images:
         card["ood"] = ood_block_for_run(model, run_config)
     size = int(model.input_shape[1]) if model.input_shape[1] else INPUT_SIZE

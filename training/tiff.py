@@ -21,6 +21,11 @@ is used. When none or several are, :class:`ChannelChoiceError` lists them: a flu
 give a meaningless OD450, so nothing is guessed.
 
 Every choice made among several is stated in :attr:`TiffPlane.warnings`, in the page's words.
+
+**Bad files.** A file whose plane has a strip or tile that runs past the end of the file is truncated
+("B07.tif: the file ends before its image data (truncated?)"), and one whose compressed data do not decode
+is corrupt: both raise, as the page refuses them, instead of giving an image with zeros where data are
+missing.
 """
 
 from __future__ import annotations
@@ -49,10 +54,12 @@ __all__ = [
     "PixelSize",
     "Selection",
     "TiffPlane",
+    "TiffScale",
     "choose_channel",
     "choose_plane",
     "file_layout",
     "read_tiff",
+    "read_tiff_scale",
 ]
 
 #: Bits of each integer container (signed: the bits of its positive range).
@@ -143,6 +150,19 @@ class TiffPlane:
     objective: str | None
     selection: Selection
     warnings: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class TiffScale:
+    """A TIFF's image size (px) and what it says about its scale, from its first page's tags (no pixels).
+
+    ``pixel_size`` and ``objective`` are what :func:`read_tiff` gives for the same file.
+    """
+
+    width: int
+    height: int
+    pixel_size: PixelSize | None
+    objective: str | None
 
 
 @dataclass(frozen=True)
@@ -322,6 +342,11 @@ def _pixel_size(
     return PixelSize(size[0], size[1], "TIFF XResolution/YResolution") if size else None
 
 
+def _objective(ome: dict[str, Any] | None, meta: dict[str, Any] | None) -> str | None:
+    """The objective OME (nominal magnification) or MetaSeries names, else None."""
+    return (ome or {}).get("objective") or (meta or {}).get("objective")
+
+
 def _declared_bits(
     page: tifffile.TiffPage,
     dtype: np.dtype,
@@ -350,6 +375,32 @@ def _declared_bits(
     return None, None
 
 
+def _check_complete(page: tifffile.TiffPage, file_size: int, file_name: str) -> None:
+    """Raise when a strip or tile of ``page`` lies (partly) beyond the end of the file (``file_size`` bytes).
+
+    Decoders read such a file without complaint and fill what is missing with zeros (tifffile's LZW, the
+    page's geotiff.js): a black band or a black image would be scored as if it were the well.
+    """
+    ends = [
+        int(offset) + int(count)
+        for offset, count in zip(page.dataoffsets, page.databytecounts, strict=True)
+        if count  # a strip or tile of 0 bytes is absent (sparse files): filled by design, not truncated
+    ]
+    if ends and max(ends) > file_size:
+        raise ValueError(f"{file_name}: the file ends before its image data (truncated?)")
+
+
+def _decoded(page: tifffile.TiffPage, file_name: str) -> np.ndarray:
+    """``page.asarray()``, with a decoder's failure (corrupt compressed data) named as a bad file."""
+    try:
+        return page.asarray()
+    except Exception as exc:  # tifffile and imagecodecs raise a type per codec (TiffFileError, DeflateError…)
+        raise ValueError(
+            f"{file_name}: corrupt or unreadable TIFF file: its image data do not decode "
+            f"({type(exc).__name__}: {exc})"
+        ) from exc
+
+
 def _page_samples(page: tifffile.TiffPage, file_name: str) -> tuple[np.ndarray, bool, int]:
     """The page as ``(H, W, S)`` samples (native dtype), whether they are RGB (photometric RGB, or YCbCr
     decoded by JPEG), and how many grey channels they hold (samples that are not alpha; 1 for RGB)."""
@@ -364,7 +415,7 @@ def _page_samples(page: tifffile.TiffPage, file_name: str) -> tuple[np.ndarray, 
             f"{file_name}: TIFF photometric interpretation {photometric} (palette, CMYK, YCbCr, CIELab…) "
             "cannot be read here: export the image as grey or RGB"
         )
-    data = page.asarray()
+    data = _decoded(page, file_name)
     spp = int(page.samplesperpixel)
     if spp == 1:
         return data.reshape(data.shape[-2], data.shape[-1], 1), False, 1
@@ -384,8 +435,9 @@ def read_tiff(path: str | Path, *, plane: int | None = None, channel: int | str 
     ChannelChoiceError
         Several channels and none to choose by its name (the page asks the user).
     ValueError
-        Not a readable TIFF, a variant that cannot be read, or a ``plane``/``channel`` the file lacks; the
-        message names the file.
+        Not a readable TIFF, a truncated one (a strip or tile of the plane runs past the end of the file),
+        compressed data that do not decode, a variant that cannot be read, or a ``plane``/``channel`` the
+        file lacks; the message names the file.
     """
     path = Path(path)
     try:
@@ -419,6 +471,7 @@ def read_tiff(path: str | Path, *, plane: int | None = None, channel: int | str 
                 "(its OME-XML puts it in another file of the acquisition)"
             )
         page = pages[ifd]
+        _check_complete(page, tif.filehandle.size, path.name)
         samples, rgb, grey_channels = _page_samples(page, path.name)
         channel_index, channel_name, channels = (
             layout_channel,
@@ -439,13 +492,12 @@ def read_tiff(path: str | Path, *, plane: int | None = None, channel: int | str 
         ome = parse_ome(description)
         meta = parse_metaseries(description)
         declared, declared_source = _declared_bits(page, samples.dtype, ome, meta, parse_imagej(description))
-        objective = (ome or {}).get("objective") or (meta or {}).get("objective")
         return TiffPlane(
             samples=np.ascontiguousarray(samples),
             declared_bits=declared,
             declared_source=declared_source,
             pixel_size=_pixel_size(description, page, ome, meta),
-            objective=objective,
+            objective=_objective(ome, meta),
             selection=Selection(
                 plane=plane_used,
                 planes=layout.size_z,
@@ -456,4 +508,31 @@ def read_tiff(path: str | Path, *, plane: int | None = None, channel: int | str 
                 timepoints=layout.size_t,
             ),
             warnings=tuple(warnings),
+        )
+
+
+def read_tiff_scale(path: str | Path) -> TiffScale:
+    """The size, pixel size and objective of a TIFF without decoding its pixels (model cards' ``imaging``).
+
+    Raises
+    ------
+    ValueError
+        Not a readable TIFF; the message names the file.
+    """
+    path = Path(path)
+    try:
+        tif = tifffile.TiffFile(path)
+    except Exception as exc:  # tifffile raises several types for corrupt files
+        raise ValueError(f"{path.name}: not a readable TIFF ({exc})") from exc
+    with tif:
+        if not tif.pages:
+            raise ValueError(f"{path.name}: not a readable TIFF (no image in the file)")
+        page = cast(tifffile.TiffPage, tif.pages[0])
+        description = str(page.description or "")
+        ome, meta = parse_ome(description), parse_metaseries(description)
+        return TiffScale(
+            width=int(page.imagewidth),
+            height=int(page.imagelength),
+            pixel_size=_pixel_size(description, page, ome, meta),
+            objective=_objective(ome, meta),
         )

@@ -23,13 +23,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from PIL import Image
 from tqdm import tqdm
 
 from training import config
 from training.dataset import Augmentation, SeriesSplit, split_series
 from training.features import ViewSpec, cached_features, iter_views
 from training.head import HeadFit, fit_head
+from training.imaging import imaging_block
 from training.model import (
     build_backbone,
     build_model,
@@ -180,11 +180,8 @@ def data_summary(manifest: pd.DataFrame, split: SeriesSplit, sources: list[dict[
         if len(sources) == 1
         else hashlib.sha256("".join(s["manifest_sha256"] for s in sources).encode()).hexdigest()
     )
-    with Image.open(used["path"].iloc[0]) as first:
-        width, height = first.size
-    kind = "simulated bright-field images" if synthetic else "bright-field images"
     return {
-        "imaging": f"{kind}, one field per well, RGB {width}×{height} px (as the training images)",
+        "imaging": imaging_block(used),
         "sources": sources,
         "manifest_sha256": digest,
         "synthetic": synthetic,

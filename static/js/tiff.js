@@ -364,12 +364,37 @@ function sampleKinds(tags) {
   return { rgb, grey };
 }
 
+/**
+ * Refuse an IFD with a strip or tile (partly) beyond the end of the file (training/tiff.py
+ * `_check_complete`): geotiff.js reads what is missing as zeros, a black band or a black well.
+ *
+ * @throws {ImageProblem}  the file is truncated
+ */
+async function checkComplete(image, fileBytes) {
+  const fd = image.fileDirectory;
+  const tiled = !fd.hasTag('StripOffsets');
+  const list = async (name) => {
+    const v = await fd.loadValue(name);
+    return v === undefined || v === null ? [] : Array.from(typeof v === 'number' ? [v] : v, Number);
+  };
+  const offsets = await list(tiled ? 'TileOffsets' : 'StripOffsets');
+  const counts = await list(tiled ? 'TileByteCounts' : 'StripByteCounts');
+  // A strip or tile of 0 bytes is absent (sparse files): filled by design, not truncated.
+  const ends = offsets.map((offset, i) => (counts[i] ? offset + counts[i] : 0));
+  if (ends.some((end) => end > fileBytes)) {
+    throw new ImageProblem('corrupt', 'the file ends before its image data (truncated?)');
+  }
+}
+
 async function readSamples(image, samples) {
   try {
     return await image.readRasters({ samples, interleave: true });
   } catch (err) {
     if (err instanceof ImageProblem) throw err;
-    throw new ImageProblem('corrupt', `corrupt or unreadable TIFF file (${err?.message ?? err})`);
+    throw new ImageProblem(
+      'corrupt',
+      `corrupt or unreadable TIFF file: its image data do not decode (${err?.message ?? err})`,
+    );
   }
 }
 
@@ -421,6 +446,7 @@ export async function readTiff(buffer, { plane = null, channel = null, fileName 
     );
   }
   const image = images[ifd];
+  await checkComplete(image, buffer.byteLength);
   const tags = await pageTags(image);
   const { rgb, grey } = sampleKinds(tags);
   let channelIndex = layoutChannel;

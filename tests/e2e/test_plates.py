@@ -374,6 +374,47 @@ def test_bad_files_are_named_with_their_reason_and_the_rest_is_fitted(
     assert b02["od"] == pytest.approx(sum(used) / 2, abs=1e-9)
 
 
+def test_truncated_fields_are_named_and_the_rest_of_the_plate_is_fitted(
+    page: Any, server: Server, tmp_path: Path
+):
+    """One field of four wells cut one byte short, each in another TIFF variant (the subtlest truncation:
+    a decoder fills the missing byte without complaint): each is named, its well is the mean of the others."""
+    import tifffile
+
+    from tests.training.test_tiff import TRUNCATED, write_truncated
+
+    folder = write_imagexpress_folder(tmp_path, wells=("B01", "B02", "B03", "B04", "B05", "D02"))
+    cut = {}
+    for well, (variant, options) in zip(("B02", "B03", "B04", "B05"), TRUNCATED, strict=True):
+        path = folder / f"{PLATE}_{well}_s2_w1{GUID}.tif"
+        write_truncated(path, tifffile.imread(path), options, cut="one_byte_short")
+        cut[f"{PLATE}/{path.name}"] = variant
+    open_app(page, server)
+    page.set_input_files("#folder-input", str(folder))
+    wait_all_fitted(page, n_curves=1)
+    summary = import_summary(page)
+    # 6 wells × 3 fields × 2 channels + .HTD + layout.csv = 38 files; 14 fields scored in 6 wells, all fitted.
+    assert (summary["files"], summary["images"], summary["wells"], summary["fitted"]) == (
+        "38",
+        "14",
+        "6",
+        "6",
+    )
+    assert "38 files → 6 wells → 6 fitted" in summary["text"]
+    reasons = dict(summary["groups"]["corrupt"])
+    assert set(reasons) == set(cut)
+    assert all("the file ends before its image data (truncated?)" in reason for reason in reasons.values())
+    for well in ("B02", "B03", "B04", "B05"):
+        row = page.eval_on_selector(
+            f"#wells tbody tr[data-well='{well}']",
+            """tr => ({od: Number(tr.dataset.od450), each: [...tr.querySelectorAll('.fields .field')].map(
+                 f => [f.dataset.status, f.dataset.od450])})""",
+        )
+        assert [e[0] for e in row["each"]] == ["done", "problem", "done"], well
+        used = [float(e[1]) for e in row["each"] if e[0] == "done"]
+        assert row["od"] == pytest.approx(sum(used) / 2, abs=1e-9), well
+
+
 def test_unnamed_channels_are_chosen_by_the_person_then_placed(page: Any, server: Server, tmp_path: Path):
     folder = write_imagexpress_folder(tmp_path, wells=("B01", "B02", "D02"), htd=False)
     open_app(page, server)

@@ -27,7 +27,7 @@ from tests.e2e.conftest import (
     wait_scored,
     well_image,
 )
-from tests.training.test_tiff import LOSSLESS
+from tests.training.test_tiff import CUTS, LOSSLESS, TRUNCATED, write_truncated
 from tests.training.test_tiff_meta import CASES, IMAGEJ_HYPERSTACK, METASERIES, OME_TWO_CHANNELS
 from training.preprocess import Window, decode_image, load_rgb, preprocess
 from training.tiff import ChannelChoiceError
@@ -253,6 +253,41 @@ def test_12bit_data_in_16bit_tiff_variants_give_keras_od450_on_the_page(
         gaps = [abs(od[n] - expected[n]) for n in od if n.endswith(f"_{variant}.tif")]
         print(f"{variant}: max |browser − Keras| OD450 = {max(gaps):.1e} over {len(gaps)} images")
         assert max(gaps) < 1e-3
+
+
+@pytest.mark.parametrize("cut", CUTS)
+@pytest.mark.parametrize(("name", "options"), TRUNCATED, ids=[n for n, _ in TRUNCATED])
+def test_a_truncated_tiff_is_a_bad_file_in_the_page_as_in_training(
+    origin_page: Any, tmp_path: Path, name: str, options: dict[str, Any], cut: str
+):
+    """geotiff.js reads past the end of a file as zeros: the page must refuse the file, as training does."""
+    grey = _grey(7, shape=(96, 128))
+    path = tmp_path / f"B07_{name}.tif"
+    write_truncated(path, grey, options, cut=cut)
+    with pytest.raises(ValueError, match="truncated") as training_says:
+        decode_image(path)
+    got = _browser(origin_page, path)
+    assert got.get("problem", {}).get("kind") == "corrupt", got.get("problem") or "decoded without complaint"
+    assert got["problem"]["message"] == "the file ends before its image data (truncated?)"
+    assert str(training_says.value) == f"{path.name}: {got['problem']['message']}"
+
+
+def test_compressed_data_that_do_not_decode_are_a_bad_file_in_the_page_as_in_training(
+    origin_page: Any, tmp_path: Path
+):
+    path = tmp_path / "C03.tif"
+    tifffile.imwrite(path, _grey(8, shape=(96, 128)), photometric="minisblack", compression="zlib")
+    with tifffile.TiffFile(path) as tif:
+        start, count = tif.pages[0].dataoffsets[0], tif.pages[0].databytecounts[0]
+    data = bytearray(path.read_bytes())
+    data[start + count // 3 : start + count // 3 + 64] = bytes(range(64))
+    path.write_bytes(bytes(data))
+    said = "corrupt or unreadable TIFF file: its image data do not decode"
+    with pytest.raises(ValueError, match=said):
+        decode_image(path)
+    got = _browser(origin_page, path)
+    assert got.get("problem", {}).get("kind") == "corrupt", got.get("problem") or "decoded without complaint"
+    assert got["problem"]["message"].startswith(said)
 
 
 def test_a_plate_at_another_scale_than_the_models_training_images_is_warned_per_well(

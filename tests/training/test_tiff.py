@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import tifffile
 
+from training.preprocess import decode_image
 from training.tiff import ChannelChoiceError, choose_channel, choose_plane, read_tiff
 
 
@@ -216,3 +217,68 @@ def test_an_rgb_ome_tiff_is_one_channel_of_three_samples(tmp_path: Path):
     assert np.array_equal(read.samples, rgb)
     assert read.selection.channels == 1 and read.warnings == ()
     assert read.pixel_size is not None and read.pixel_size.x_um == pytest.approx(0.65)
+
+
+#: Variants cut short in the tests (here and in tests/e2e/test_tiff_variants.py): (name, imwrite options).
+TRUNCATED: list[tuple[str, dict[str, Any]]] = [
+    ("uncompressed", {}),
+    ("lzw", {"compression": "lzw"}),
+    ("deflate", {"compression": "zlib"}),
+    ("tiled", {"tile": (32, 32)}),
+]
+
+
+#: Where a truncated file ends: one byte short, or halfway through its image data.
+CUTS = ("one_byte_short", "half_the_data")
+
+
+def write_truncated(path: Path, samples: np.ndarray, options: dict[str, Any], *, cut: str) -> None:
+    """``samples`` as a TIFF (tifffile puts the IFD first, the image data last), cut short as ``cut``
+    (:data:`CUTS`) says: what a copy interrupted inside the image data leaves."""
+    tifffile.imwrite(path, samples, photometric="minisblack", **options)
+    data = path.read_bytes()
+    with tifffile.TiffFile(path) as tif:
+        first = min(tif.pages[0].dataoffsets)
+    missing = {"one_byte_short": 1, "half_the_data": (len(data) - first) // 2}[cut]
+    path.write_bytes(data[: len(data) - missing])
+
+
+@pytest.mark.parametrize("cut", CUTS)
+@pytest.mark.parametrize(("name", "options"), TRUNCATED, ids=[n for n, _ in TRUNCATED])
+def test_a_truncated_tiff_is_refused_not_read_with_zeros(
+    tmp_path: Path, name: str, options: dict[str, Any], cut: str
+):
+    samples = _grey12(shape=(96, 128))
+    path = tmp_path / f"B07_{name}.tif"
+    write_truncated(path, samples, options, cut=cut)
+    with pytest.raises(
+        ValueError, match=rf"^B07_{name}\.tif: the file ends before its image data \(truncated\?\)$"
+    ):
+        read_tiff(path)
+    with pytest.raises(ValueError, match="truncated"):  # training's decoder refuses it as well
+        decode_image(path)
+
+
+def test_tifffile_alone_reads_a_tiled_lzw_file_one_byte_short_without_complaint(tmp_path: Path):
+    """Why the check is needed: the decoder gives the last tile with a wrong sample and no error."""
+    samples = _grey12(shape=(96, 128))
+    path = tmp_path / "short.tif"
+    write_truncated(path, samples, {"tile": (32, 32), "compression": "lzw"}, cut="one_byte_short")
+    silently = tifffile.imread(path)
+    assert silently.shape == samples.shape and not np.array_equal(silently, samples)
+
+
+def test_compressed_data_that_do_not_decode_are_named(tmp_path: Path):
+    """A Deflate strip overwritten in its middle: zlib fails (imagecodecs' DeflateError, not a ValueError,
+    which would have stopped a batch) and the file is named with the reason."""
+    path = tmp_path / "C03.tif"
+    tifffile.imwrite(path, _grey12(shape=(96, 128)), photometric="minisblack", compression="zlib")
+    with tifffile.TiffFile(path) as tif:
+        start, count = tif.pages[0].dataoffsets[0], tif.pages[0].databytecounts[0]
+    data = bytearray(path.read_bytes())
+    data[start + count // 3 : start + count // 3 + 64] = bytes(range(64))
+    path.write_bytes(bytes(data))
+    with pytest.raises(
+        ValueError, match=r"^C03\.tif: corrupt or unreadable TIFF file: its image data do not decode"
+    ):
+        decode_image(path)

@@ -190,6 +190,7 @@ class Optics:
     """Microscope and camera: Leica DMI3000B, 10× objective (×100), Andor Zyla sCMOS (the paper)."""
 
     field_width_um: float = 2560 * 0.65  # 2560 px of 6.5 µm behind a 10× objective: 0.65 µm/px
+    objective: str = "10×"  # written into model cards (training/imaging.py); the rendering does not use it
     well_area_mm2: float = 32.0  # growth area of a 96-well plate well (about 0.32 cm²)
     grey: float = 0.62  # mean background level (0–1)
     grey_plate_sd: float = 0.04  # plate-to-plate exposure variation

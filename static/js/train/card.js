@@ -19,6 +19,66 @@ export function modelId(name, created = new Date()) {
 
 const round = (x, digits = 4) => (Number.isFinite(x) ? Number(x.toFixed(digits)) : null);
 
+/** Pixel sizes whose relative difference is at most this are the same (training/imaging.py SAME_PIXEL_SIZE). */
+export const SAME_PIXEL_SIZE = 0.01;
+
+const same = (values) => (values.length && values.every((v) => v === values[0]) ? values[0] : null);
+const fourDigits = (x) => Number(x.toPrecision(4));
+
+/** The training images' common pixel size (µm) and where it comes from, or null and why not. */
+function commonPixelSize(images) {
+  const unknown = images.filter((i) => !(i.pixelSizeUm > 0));
+  if (unknown.length) {
+    const example = unknown[0].name ? `e.g. ${unknown[0].name.split('/').pop()}; ` : '';
+    return [
+      null,
+      `unknown: ${unknown.length} of ${images.length} training images record no pixel size (${example}the ` +
+        'page and training read it from TIFF metadata: OME PhysicalSizeX, ImageJ or MetaSeries calibration, ' +
+        'resolution tags)',
+    ];
+  }
+  const sizes = images.map((i) => i.pixelSizeUm);
+  const [low, high] = [Math.min(...sizes), Math.max(...sizes)];
+  if (high - low > SAME_PIXEL_SIZE * low) {
+    return [
+      null,
+      `unknown: the training images are at different pixel sizes (${fourDigits(low)}–${fourDigits(high)} µm/px)`,
+    ];
+  }
+  const sources = [...new Set(images.map((i) => String(i.pixelSizeSource ?? 'the files’ metadata')))].sort();
+  return [fourDigits(sizes[0]), `${sources.join(' and ')} of the ${images.length} training images`];
+}
+
+/**
+ * The card's `imaging` block: the training images' scale, the rule of training/imaging.py
+ * `imaging_from_scales` (docs/model-card.md). A lab's images: never simulated.
+ *
+ * @param {{name?: string, widthPx?: number, heightPx?: number, pixelSizeUm?: number|null,
+ *   pixelSizeSource?: string, objective?: string|null}[]} images  the images trained on (training and
+ *   validation series), with what their files say (worker.js' `image`: pixel_size, objective)
+ * @returns {{description: string, pixel_size_um: number|null, objective: string|null,
+ *   image_width_px: number|null, pixel_size_source: string}}
+ */
+export function imagingBlock(images) {
+  const [pixelSize, source] = commonPixelSize(images);
+  const sizes = [
+    ...new Set(images.map((i) => (i.widthPx && i.heightPx ? `${i.widthPx}×${i.heightPx}` : ''))),
+  ];
+  const widths = images.map((i) => i.widthPx ?? null);
+  let size = ' (the lab’s own)';
+  if (sizes.length === 1 && sizes[0]) size = `, RGB ${sizes[0]} px (as the training images)`;
+  else if (widths.every((w) => w)) {
+    size = `, RGB ${Math.min(...widths)}–${Math.max(...widths)} px wide (as the training images)`;
+  }
+  return {
+    description: `bright-field images, one field per well${size}`,
+    pixel_size_um: pixelSize,
+    objective: same(images.map((i) => i.objective ?? null)),
+    image_width_px: same(widths),
+    pixel_size_source: source,
+  };
+}
+
 /**
  * The card of a model trained in the page.
  *
@@ -28,14 +88,16 @@ const round = (x, digits = 4) => (Number.isFinite(x) ? Number(x.toFixed(digits))
  * @param {string} about.drug
  * @param {{id: string, fingerprint: string, size: number, architecture?: string, weights_origin?: string,
  *   input?: object}} about.backbone  the shared backbone the features came from (its backbone.json / card)
- * @param {{series: string, plate: string, od450: number}[]} about.images  the images trained on (all roles)
+ * @param {{series: string, plate: string, od450: number}[]} about.images  the images trained on (all roles),
+ *   with their scale when known (imagingBlock: name, widthPx, heightPx, pixelSizeUm, pixelSizeSource,
+ *   objective)
  * @param {{train: string[], val: string[], test: string[]}} about.split  the final model's series split
  * @param {object|null} about.crossValidation  {k, r2_pooled, r2_folds} or null (a plain split was used)
  * @param {object} about.evaluation  /api/evaluate on the held-out test series
  * @param {object} about.trust  trust.js trustBlock
  * @param {object} about.recipe  head.js recipe used, and {n_views, seed, augmentation}
  * @param {{epochs: number, bestEpoch: number}} about.training
- * @param {number|null} [about.pixelSizeUm]  µm per pixel of the images, if known
+ * @param {number|null} [about.pixelSizeUm]  µm per pixel of the images whose own is not known, if known
  * @param {Date} [about.created]
  */
 export function buildCard(about) {
@@ -45,6 +107,10 @@ export function buildCard(about) {
   const plates = [...new Set(trained.map((i) => i.plate))].sort();
   const od450 = trained.map((i) => i.od450);
   const ev = about.evaluation;
+  const given = { pixelSizeUm: about.pixelSizeUm, pixelSizeSource: 'given when training' };
+  const imaging = imagingBlock(
+    trained.map((i) => (i.pixelSizeUm > 0 || !about.pixelSizeUm ? i : { ...i, ...given })),
+  );
   const description =
     `${trained.length} images of ${used.size} dose series on ${plates.length} plate` +
     `${plates.length === 1 ? '' : 's'} (${about.cellLine}; ${about.drug}); the lab's own images, trained ` +
@@ -72,13 +138,13 @@ export function buildCard(about) {
       cell_lines: [about.cellLine],
       drugs: [about.drug],
       description,
-      pixel_size_um: about.pixelSizeUm ?? null,
+      pixel_size_um: imaging.pixel_size_um,
     },
     backbone: { id: backboneId, fingerprint, architecture: about.backbone.architecture ?? 'MobileNetV2' },
     backbone_frozen: true,
     weights_origin: about.backbone.weights_origin ?? null,
     od450_training_range: [round(Math.min(...od450)), round(Math.max(...od450))],
-    imaging: 'bright-field images, one field per well (the lab’s own)',
+    imaging,
     evaluation: {
       test_r2: ev.od450.r2,
       slope: ev.od450.slope,
