@@ -1,5 +1,7 @@
-"""How long does training a model in the browser take? Issue 15's target: three plates of 88 wells at
-2560×2160 px → a trained, cross-validated model kept in the browser in ≤ 3 min on 2 cores, headless Chromium.
+"""How long does training a model in the browser take, from 3 plates × 88 wells at 2560×2160 px?
+
+Issue 15's target: those plates → a trained, cross-validated model kept in the browser in ≤ 3 min on 2
+cores, in headless Chromium.
 
     .venv/bin/python benchmarks/bench_train_browser.py [--views 8] [--workers N]
 

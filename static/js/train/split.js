@@ -111,7 +111,10 @@ export function givenSplit(images, roles) {
     }
   }
   const missing = [...known].filter((series) => !seen.has(series)).sort();
-  if (missing.length) throw new Error(`series ${missing.join(', ')} have no role (train, val or test)`);
+  if (missing.length) {
+    const verb = missing.length === 1 ? 'has' : 'have';
+    throw new Error(`series ${missing.join(', ')} ${verb} no role (train, val or test)`);
+  }
   if (!split.train.length || !split.test.length) {
     throw new Error('a split needs at least one training and one test series');
   }
