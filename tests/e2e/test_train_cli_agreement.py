@@ -22,7 +22,6 @@ import base64
 import hashlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -33,7 +32,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.e2e.conftest import start_server, stop_server
+from tests.e2e.conftest import build_once, start_server, stop_server
 from tests.e2e.test_train_head import call
 
 pytestmark = pytest.mark.e2e
@@ -101,15 +100,7 @@ def cli_run() -> CliRun:
     import pandas as pd
 
     folder = CACHE / _cache_key()
-    if not (folder / "eval" / "evaluation.json").is_file():
-        for old in CACHE.glob("*"):
-            shutil.rmtree(old, ignore_errors=True)
-        tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
-        try:
-            _build(tmp)
-            tmp.rename(folder)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+    build_once(folder, "eval/evaluation.json", _build)
     manifest = pd.read_csv(folder / "lab" / "manifest.csv", dtype={"plate": str, "series": str})
     split = json.loads((folder / "run" / "config.json").read_text(encoding="utf-8"))["split"]
     (evaluation,) = json.loads((folder / "eval" / "evaluation.json").read_text(encoding="utf-8"))[
