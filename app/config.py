@@ -9,7 +9,7 @@ gathers both for ``GET /api/limits`` and the page.
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "MAX_NOTES_PER_CURVE",
     "MAX_TIME_POINTS",
     "MAX_WELL_ID_LENGTH",
+    "MIN_UPLOAD_TOKEN_LENGTH",
     "ROOT",
     "Limits",
     "Settings",
@@ -39,6 +40,8 @@ MAX_NOTES_PER_CURVE = 20
 MAX_CURVE_POINTS = 1000
 #: Read times of one ``/api/timecourse`` request.
 MAX_TIME_POINTS = 100
+#: Characters of the model-upload token at least (a short one could be guessed).
+MIN_UPLOAD_TOKEN_LENGTH = 16
 
 
 class Limits(BaseModel):
@@ -86,6 +89,19 @@ class Settings(BaseSettings):
     model_cache_seconds: int = 86_400
     #: Cache lifetime of shared backbone files (s): a year, for their URL names their weights' fingerprint.
     backbone_cache_seconds: int = 31_536_000
+    #: The secret that ``POST /api/models`` (a model zip from the page) must carry as ``Authorization:
+    #: Bearer <token>``. Unset (the default): the server accepts no model uploads.
+    model_upload_token: SecretStr | None = None
+
+    @field_validator("model_upload_token")
+    @classmethod
+    def _a_token_is_long(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and 0 < len(value.get_secret_value()) < MIN_UPLOAD_TOKEN_LENGTH:
+            raise ValueError(
+                f"NOSTAIN_MODEL_UPLOAD_TOKEN must have at least {MIN_UPLOAD_TOKEN_LENGTH} characters "
+                "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(24))')"
+            )
+        return value if value is not None and value.get_secret_value() else None
 
     def limits(self) -> Limits:
         """Every request limit: the configured sizes and the schemas' fixed lengths."""

@@ -12,7 +12,7 @@ from fastapi.templating import Jinja2Templates
 from app.config import Settings, get_settings
 from app.registry import Registry, load_registry
 
-__all__ = ["RegistryDep", "SettingsDep", "TemplatesDep", "get_registry", "get_templates"]
+__all__ = ["RegistryDep", "SettingsDep", "TemplatesDep", "get_registry", "get_templates", "reload_registry"]
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
@@ -25,6 +25,16 @@ def _registry_for(models_dir: Path) -> Registry:
 def get_registry(settings: SettingsDep) -> Registry:
     """The model registry of ``settings.models_dir`` (scanned once per process)."""
     return _registry_for(settings.models_dir)
+
+
+def reload_registry(settings: Settings) -> Registry:
+    """Scan ``settings.models_dir`` again (after a model was added to it) and serve what it holds now.
+
+    The scan is cached per process: with several server processes (uvicorn ``--workers``) the others keep
+    their registry until they restart.
+    """
+    _registry_for.cache_clear()
+    return get_registry(settings)
 
 
 @lru_cache

@@ -38,7 +38,10 @@ _PROBLEMS_IN_DETAIL = 20
 #: What each error status means, for the OpenAPI document.
 ERROR_DESCRIPTIONS = {
     400: "The request body could not be read",
+    401: "The request lacks the right token (Authorization: Bearer …)",
+    403: "This server does not allow this request",
     404: "No such model, file or page",
+    409: "It exists already (e.g. a model with that id)",
     413: "The request is larger than the limits (GET /api/limits)",
     422: "The request is not valid: each problem names the curve, the field and the value",
     500: "Unexpected server error (logged); the message is generic",

@@ -12,7 +12,7 @@ from app import __version__
 from app.config import Settings, get_settings
 from app.errors import document_error_bodies, error_responses, install_error_handlers
 from app.middleware import BodySizeLimit, UnexpectedErrors
-from app.routes import docs, evaluate, fit, growth, health, limits, models, pages, report
+from app.routes import docs, evaluate, fit, growth, health, limits, model_upload, models, pages, report
 
 __all__ = ["app", "create_app"]
 
@@ -56,7 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_body_bytes=config.max_body_bytes)
     app.add_middleware(UnexpectedErrors)  # added last: outermost, so it also catches the others' failures
     app.mount("/static", StaticFiles(directory=config.static_dir), name="static")
-    for module in (pages, fit, growth, evaluate, report, models, limits, health, docs):
+    for module in (pages, fit, growth, evaluate, report, models, model_upload, limits, health, docs):
         app.include_router(module.router)
     return app
 

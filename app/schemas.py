@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from app.config import MAX_CURVE_POINTS, MAX_FLAGS_PER_WELL, MAX_NOTES_PER_CURVE
@@ -40,6 +42,7 @@ __all__ = [
     "FitRequest",
     "FitResponse",
     "ModelRef",
+    "ModelUploaded",
     "ReportCurve",
     "ReportRequest",
     "WellIn",
@@ -295,4 +298,13 @@ class ErrorBody(BaseModel):
     detail: str = Field(description="What went wrong, in plain words (the first 20 problems, joined by '; ')")
     problems: list[str] = Field(
         description="One sentence per problem, naming the curve, the field and the value"
+    )
+
+
+class ModelUploaded(BaseModel):
+    """``POST /api/models``: the model now served, as ``GET /api/models`` lists it."""
+
+    id: str = Field(description="The model's id (its folder in the models directory)")
+    model: dict[str, Any] = Field(
+        description="Its card with the URLs of its files, as GET /api/models lists it"
     )

@@ -1,5 +1,6 @@
 // Every network call of the page (no DOM): the server's JSON API (app/schemas.py) — /api/fit,
-// /api/report.csv, /api/report.zip, /api/timecourse, /api/limits — and the models' card.json files.
+// /api/report.csv, /api/report.zip, /api/timecourse, /api/limits, POST /api/models — and the models'
+// card.json files.
 
 /** An HTTP error with the server's explanation (FastAPI's `detail`, or app/errors.py's `problems`). */
 export class ApiError extends Error {
@@ -110,5 +111,23 @@ export async function fetchLimits() {
  */
 export async function fetchModelCard(modelUrl) {
   const response = await request(modelUrl.replace(/[^/]*$/, 'card.json'));
+  return response.json();
+}
+
+/**
+ * Add a model trained in the page to the server (POST /api/models), which serves it at once. The server
+ * takes uploads only when its operator set NOSTAIN_MODEL_UPLOAD_TOKEN: otherwise ApiError 403 saying how;
+ * a missing or wrong token is 401; a model it cannot serve 409/422 with the reason.
+ *
+ * @param {Uint8Array} zipBytes  the model folder as one zip (train/bundle.js zipFiles(exportFiles(record)))
+ * @param {string} token  the operator's upload token
+ * @returns {Promise<{id: string, model: object}>}  the model as GET /api/models lists it
+ */
+export async function uploadModel(zipBytes, token) {
+  const response = await request('/api/models', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/zip', Authorization: `Bearer ${token}` },
+    body: zipBytes,
+  });
   return response.json();
 }

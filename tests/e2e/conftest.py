@@ -23,7 +23,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -274,6 +274,21 @@ def _cache_key() -> str:
     return digest.hexdigest()[:16]
 
 
+def build_once(folder: Path, marker: str, build: Callable[[Path], None]) -> None:
+    """Build a cached folder unless ``folder/marker`` exists: the other folders of its cache (older code's)
+    are removed, ``build`` writes into a temporary sibling, which is then renamed into place."""
+    if (folder / marker).is_file():
+        return
+    for old in folder.parent.glob("*"):
+        shutil.rmtree(old, ignore_errors=True)
+    tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
+    try:
+        build(tmp)
+        tmp.rename(folder)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 @dataclass(frozen=True)
 class Fixture:
     """The cached fixture: a models dir (two models), the plate images and what Keras predicts for them."""
@@ -295,15 +310,7 @@ def fixture() -> Fixture:
     folder = CACHE / _cache_key()
     if os.environ.get("NOSTAIN_E2E_REBUILD") and folder.exists():
         shutil.rmtree(folder)
-    if not (folder / "plate.json").is_file():
-        for old in CACHE.glob("*"):  # fixtures of older code
-            shutil.rmtree(old, ignore_errors=True)
-        tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
-        try:
-            _build(tmp)
-            tmp.rename(folder)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+    build_once(folder, "plate.json", _build)
     plate = json.loads((folder / "plate.json").read_text(encoding="utf-8"))
     return Fixture(models_dir=folder / "models", plate_dir=folder / "plate", plate=plate)
 

@@ -91,6 +91,37 @@ export function splitSeries(images, { nTest, nVal = N_VAL_SERIES, seed = 0 }) {
 }
 
 /**
+ * A split given by the caller (e.g. the one `python -m training train` saved in its config.json, so that the
+ * page and the CLI hold out the same series), checked: every series of the images in exactly one role,
+ * no unknown series, at least one test and one training series.
+ *
+ * @param {object[]} images  {series, cellLine, plate}
+ * @param {{train: string[], val?: string[], test: string[]}} roles
+ * @returns {{train: string[], val: string[], test: string[]}}  each sorted
+ */
+export function givenSplit(images, roles) {
+  const split = { train: [], val: [], test: [], ...roles };
+  const known = new Set(seriesTable(images).map((r) => r.series));
+  const seen = new Map();
+  for (const role of ['train', 'val', 'test']) {
+    for (const series of split[role]) {
+      if (!known.has(series)) throw new Error(`the ${role} series ${series} has no image`);
+      if (seen.has(series)) throw new Error(`series ${series} is in both ${seen.get(series)} and ${role}`);
+      seen.set(series, role);
+    }
+  }
+  const missing = [...known].filter((series) => !seen.has(series)).sort();
+  if (missing.length) {
+    const verb = missing.length === 1 ? 'has' : 'have';
+    throw new Error(`series ${missing.join(', ')} ${verb} no role (train, val or test)`);
+  }
+  if (!split.train.length || !split.test.length) {
+    throw new Error('a split needs at least one training and one test series');
+  }
+  return { train: [...split.train].sort(), val: [...split.val].sort(), test: [...split.test].sort() };
+}
+
+/**
  * k folds of series (training/dataset.py cv_folds): each series in exactly one, per cell line round-robin.
  *
  * @returns {string[][]}  k sorted lists

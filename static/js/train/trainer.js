@@ -6,7 +6,7 @@
 // (card.js). Progress after every epoch; cancel with an AbortSignal. Uses the global `tf`. No DOM.
 import { buildCard, verification } from './card.js';
 import { firstViews, predictHead, trainHead, trainingRows } from './head.js';
-import { foldSplit, splitSeries, validationPlan } from './split.js';
+import { foldSplit, givenSplit, splitSeries, validationPlan } from './split.js';
 import { headArtifacts } from './store.js';
 import { trustBlock } from './trust.js';
 
@@ -69,7 +69,10 @@ async function trainOnSplit(data, split, recipe, hooks) {
  * @param {{series: string, plate: string, cellLine: string, concentrationUm: number, od450: number}[]}
  *   input.images  the matched training images
  * @param {{name: string, cellLine: string, drug: string, backbone: object, pixelSizeUm?: number}} input.about
- * @param {{k?: number, seed?: number, recipe?: object, augmentation?: object}} [options]
+ * @param {{k?: number, seed?: number, recipe?: object, augmentation?: object,
+ *   roles?: {train: string[], val: string[], test: string[]}}} [options]  roles: the final model's series
+ *   split, fixed by the caller (split.js givenSplit; e.g. python -m training's, to compare the two) instead
+ *   of drawn here; the cross-validation folds are drawn as usual
  * @param {{onProgress?: (p: object) => void, signal?: AbortSignal}} [hooks]  p: {stage, fold?, folds?,
  *   epoch, epochs, loss, valLoss} after every epoch; {stage: 'evaluation'} and {stage: 'trust'} once each
  * @returns {Promise<{card: object, head: object, model: object, plan: object, warnings: string[],
@@ -89,6 +92,7 @@ export async function trainModel({ computed, images, about }, options = {}, { on
   );
   const nVal = Math.max(1, Math.round(perLine * VAL_SHARE));
   const plan = validationPlan(images, { k: options.k, nVal, seed });
+  const given = options.roles ? givenSplit(images, options.roles) : null; // checked before any training
   let crossValidation = null;
   let t0 = performance.now();
   if (plan.kind === 'cv') {
@@ -114,9 +118,10 @@ export async function trainModel({ computed, images, about }, options = {}, { on
   timings.cross_validation_s = (performance.now() - t0) / 1000;
   t0 = performance.now();
   const split =
-    plan.kind === 'cv'
+    given ??
+    (plan.kind === 'cv'
       ? splitSeries(images, { nTest: Math.max(1, Math.round(perLine * TEST_SHARE)), nVal, seed })
-      : plan.split;
+      : plan.split);
   const progress = (e) => onProgress?.({ stage: 'model', ...e });
   const final = await trainOnSplit(data, split, recipe, { onEpoch: progress, signal });
   timings.model_s = (performance.now() - t0) / 1000;
