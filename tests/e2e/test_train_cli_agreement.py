@@ -235,8 +235,8 @@ def test_the_page_and_the_cli_agree_on_r2(runs: tuple[CliRun, dict[str, Any]]) -
     "SD 0.04-0.15 log10 in training and 0.07-0.17 in the page (8 and 6 seeds; CLI seed 0 vs 1 differ by up "
     "to 0.22); measured page - CLI per series +0.14, -0.08, +0.04, -0.23 (r2 0.921 vs 0.912). Seed means "
     "differ by 0.00-0.11 log10 (<= 2.1 SE) when the page trains on training's own features, by 0.06-0.17 "
-    "(<= 2.5 SE) on its own; another augmentation seed moves training's means by <= 0.06. See the report "
-    "of branch i15cli.",
+    "(<= 2.5 SE) on its own; another augmentation seed moves training's means by <= 0.06 "
+    "(docs/train-in-browser.md, 'Speed, agreement and what is still missing').",
 )
 def test_the_page_and_the_cli_agree_on_every_test_series_ic50(runs: tuple[CliRun, dict[str, Any]]) -> None:
     cli, card = runs
