@@ -427,6 +427,14 @@ def _page_samples(page: tifffile.TiffPage, file_name: str) -> tuple[np.ndarray, 
     return data, False, max(spp - sum(1 for e in extras if int(e) in _ALPHA), 1)
 
 
+def _open(path: Path) -> tifffile.TiffFile:
+    """The file opened by tifffile (a context manager); ValueError naming the file when it cannot be."""
+    try:
+        return tifffile.TiffFile(path)
+    except Exception as exc:  # tifffile raises several types for corrupt files
+        raise ValueError(f"{path.name}: not a readable TIFF ({exc})") from exc
+
+
 def read_tiff(path: str | Path, *, plane: int | None = None, channel: int | str | None = None) -> TiffPlane:
     """Read one plane and channel of a TIFF (the rules of this module's docstring).
 
@@ -440,11 +448,7 @@ def read_tiff(path: str | Path, *, plane: int | None = None, channel: int | str 
         file lacks; the message names the file.
     """
     path = Path(path)
-    try:
-        tif = tifffile.TiffFile(path)
-    except Exception as exc:  # tifffile raises several types for corrupt files
-        raise ValueError(f"{path.name}: not a readable TIFF ({exc})") from exc
-    with tif:
+    with _open(path) as tif:
         # Pages, not frames: tifffile returns TiffPage objects unless asked for frames (useframes).
         pages = [cast(tifffile.TiffPage, page) for page in tif.pages]
         if not pages:
@@ -520,11 +524,7 @@ def read_tiff_scale(path: str | Path) -> TiffScale:
         Not a readable TIFF; the message names the file.
     """
     path = Path(path)
-    try:
-        tif = tifffile.TiffFile(path)
-    except Exception as exc:  # tifffile raises several types for corrupt files
-        raise ValueError(f"{path.name}: not a readable TIFF ({exc})") from exc
-    with tif:
+    with _open(path) as tif:
         if not tif.pages:
             raise ValueError(f"{path.name}: not a readable TIFF (no image in the file)")
         page = cast(tifffile.TiffPage, tif.pages[0])

@@ -24,7 +24,7 @@ from app.report.columns import CURVE_COLUMNS, PLATE_COLUMNS, WELL_COLUMNS, Colum
 from app.report.tables import curve_rows, metadata, plate_rows, well_rows
 from app.schemas import ReportRequest
 
-__all__ = ["render_report", "render_zip", "safe_cell"]
+__all__ = ["csv_cell", "render_report", "render_zip", "safe_cell"]
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -36,20 +36,25 @@ def safe_cell(value: Any) -> Any:
     return value
 
 
-def _cell(value: Any) -> Any:
+def csv_cell(value: Any, *, full_precision: bool = False) -> Any:
+    """A CSV cell: empty for None and non-finite floats, yes/no for booleans, text safe from spreadsheet
+    formulas; floats with 6 significant digits (the report) or every digit (``full_precision``: the batch
+    command's tables, which other programs read back)."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
-        return f"{value:.6g}" if value == value and abs(value) != float("inf") else ""
+        if value != value or abs(value) == float("inf"):
+            return ""
+        return repr(value) if full_precision else f"{value:.6g}"
     return safe_cell(value)
 
 
 def _write_table(out: Any, columns: Sequence[Column], rows: Iterable[dict[str, Any]]) -> None:
     out.writerow([c.name for c in columns])
     for row in rows:
-        out.writerow([_cell(row.get(c.name)) for c in columns])
+        out.writerow([csv_cell(row.get(c.name)) for c in columns])
 
 
 def _tables(request: ReportRequest, reported: Sequence[ReportedCurve]) -> dict[str, tuple[Any, list]]:
@@ -74,9 +79,9 @@ def render_report(
     facts = metadata(request, reported, app_version=app_version, generated=generated or datetime.now(UTC))
     buf = io.StringIO()
     out = csv.writer(buf, lineterminator="\n")
-    out.writerow([_cell(request.title)])
+    out.writerow([csv_cell(request.title)])
     for key, value in facts:
-        out.writerow([key, _cell(value)])
+        out.writerow([key, csv_cell(value)])
     for name, (columns, rows) in _tables(request, reported).items():
         out.writerow([])
         out.writerow([f"[{name}]"])

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from app.report import safe_cell
+from app.report import csv_cell
 from training.score.archive import PlateJob
 from training.score.plate import IC50_COLUMNS, WELL_COLUMNS, PlateTables
 
@@ -45,23 +45,12 @@ _PARTIAL = ".partial-"
 _TABLES = {"wells.csv": WELL_COLUMNS, "ic50.csv": IC50_COLUMNS}
 
 
-def _cell(value: Any) -> Any:
-    """A CSV cell: empty for None, yes/no, full-precision floats, text safe from spreadsheet formulas."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return repr(value) if value == value and abs(value) != float("inf") else ""
-    return safe_cell(value)
-
-
 def _csv_text(columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> str:
     buf = io.StringIO()
     out = csv.writer(buf, lineterminator="\n")
     out.writerow(columns)
     for row in rows:
-        out.writerow([_cell(row.get(c)) for c in columns])
+        out.writerow([csv_cell(row.get(c), full_precision=True) for c in columns])
     return buf.getvalue()
 
 
