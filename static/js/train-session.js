@@ -224,6 +224,15 @@ export function readableRows(computed, images) {
 }
 
 /**
+ * The training images with their files' size and scale (features.js `scales`, in the same order), as the
+ * card's `imaging` block takes them (card.js imagingBlock: name, widthPx, heightPx, pixelSizeUm,
+ * pixelSizeSource, objective); an unreadable image (scale null) keeps its row as it is.
+ */
+export function withScales(images, scales) {
+  return images.map((image, i) => ({ name: image.path, ...image, ...scales[i] }));
+}
+
+/**
  * Measured and predicted OD450 of the final model's test series (view 0, as scoring sees the images).
  *
  * @returns {{series: string, concentrationUm: number, measured: number, predicted: number, path: string}[]}
@@ -335,7 +344,7 @@ export async function trainOnSet({ pool, set, about, synthetic = false }, option
   );
   const featuresS = (performance.now() - t0) / 1000;
   const problems = all.problems.map((p) => ({ ...p, path: set.images[p.index].path }));
-  const { computed, images } = readableRows(all, set.images);
+  const { computed, images } = readableRows(all, withScales(set.images, all.scales));
   signal?.throwIfAborted();
   await startTf();
   const result = await trainModel(

@@ -6,14 +6,33 @@ import { h, num, setText, sig, thumbCanvas } from './ui-kit.js';
 
 const $ = (id) => document.getElementById(id);
 
-/** A card's `imaging`: a sentence, or {description, pixel_size_um, objective} (docs/model-card.md). */
-function imagingText(imaging) {
-  if (!imaging) return '—';
-  if (typeof imaging === 'string') return imaging;
-  const scale = [imaging.pixel_size_um ? `${imaging.pixel_size_um} µm/px` : '', imaging.objective ?? '']
-    .filter(Boolean)
-    .join(', ');
-  return [imaging.description ?? '', scale].filter(Boolean).join(' · ') || '—';
+/**
+ * The training images' scale in plain words, from a card's `imaging` (docs/model-card.md): "trained on
+ * images at 0.65 µm/px, 10× objective — from the simulator's optics", or "pixel size not known: …" and why;
+ * null for an older card whose `imaging` is a sentence.
+ */
+export function scaleText(imaging) {
+  if (!imaging || typeof imaging !== 'object') return null;
+  const source = typeof imaging.pixel_size_source === 'string' ? imaging.pixel_size_source : '';
+  if (!(imaging.pixel_size_um > 0)) {
+    const why = source.replace(/^unknown:\s*/, '');
+    return (
+      `pixel size not known${why ? `: ${why}` : ''} — the page cannot warn when a plate is imaged at ` +
+      'another scale'
+    );
+  }
+  const objective = imaging.objective ? `, ${imaging.objective} objective` : '';
+  let from = '';
+  if (source.startsWith('the simulator')) from = ' — from the simulator’s optics';
+  else if (source) from = ` — from ${source}`;
+  return `trained on images at ${imaging.pixel_size_um} µm/px${objective}${from}`;
+}
+
+/** A card's `imaging` as the panel's lines: its description, then its scale (scaleText) when it has one. */
+function imagingRows(imaging) {
+  if (!imaging) return [h('dd', {}, '—')];
+  if (typeof imaging === 'string') return [h('dd', {}, imaging)];
+  return [h('dd', {}, imaging.description || '—'), h('dd', { class: 'imaging-scale' }, scaleText(imaging))];
 }
 
 function evaluationRows(ev) {
@@ -96,7 +115,7 @@ export function renderModelCard(card) {
       h('dt', {}, 'Test accuracy'),
       ...evaluationRows(card.evaluation),
       h('dt', {}, 'Expects'),
-      h('dd', {}, imagingText(card.imaging)),
+      ...imagingRows(card.imaging),
       h('dt', {}, 'Model'),
       h('dd', {}, `${architecture(card)} · input ${card.input?.size ?? '?'} px · v${card.version ?? '?'}`),
     ),

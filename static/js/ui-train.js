@@ -7,6 +7,7 @@ import { pickedFiles } from './dropped.js';
 import { clearChart, renderHillCurves, renderScatter } from './plot-train.js';
 import { leftOutMessage } from './readings.js';
 import { dropTarget, h, num, setText, sig } from './ui-kit.js';
+import { scaleText } from './ui-tables.js';
 
 const $ = (id) => document.getElementById(id);
 const plural = (n, one, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
@@ -234,6 +235,7 @@ function metricRows(card, timings) {
       'cv',
     ],
     ['IC50, median |log10 error|', num(ev.ic50_log10_error_median)],
+    ['Training images’ scale', scaleText(card.imaging) ?? '—', 'scale'],
     [
       'Paired t-test of the IC50s',
       ev.paired_t_p === null ? '— (fewer than 2 series with both IC50s)' : `p = ${sig(ev.paired_t_p)}`,

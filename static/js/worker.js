@@ -15,8 +15,9 @@
 //   → {type: 'inspect', id, file, plane?, channel?}   (no model needed)
 //      ← {type: 'inspected', id, width, height, format, warnings, image}  or  'problem'
 //   → {type: 'features', id, file, nViews, seed, augmentation}   ← {type: 'features', id, features, nFeatures,
-//      stats, width, height, warnings, ms}  (backbone features of view 0 + nViews − 1 augmented views,
-//      train/views.js, for training a head in the page)
+//      stats, width, height, warnings, image, ms}  (backbone features of view 0 + nViews − 1 augmented views,
+//      train/views.js, for training a head in the page; image: as 'predict' gives it, read in the same
+//      decoding, so that the card of a model trained in the page records its images' scale)
 //   → {type: 'reference', id}   ← {type: 'reference', id, features}  (features of the export check's
 //      reference input, model.referenceInput: a head trained in the page gets its reference OD450 from them)
 //   any failure of the worker itself ← {type: 'error', id, message, stack}
@@ -204,7 +205,7 @@ async function inspect({ file, ...options }) {
 async function describe({ file, nViews, seed, augmentation, ...options }) {
   if (!net) throw new Error('no model loaded in this worker');
   const t0 = performance.now();
-  const { input, size, width, height, stats, warnings } = await prepare(
+  const { input, size, width, height, stats, warnings, image } = await prepare(
     file,
     net.size,
     decodeOptions(options),
@@ -212,7 +213,7 @@ async function describe({ file, nViews, seed, augmentation, ...options }) {
   const inputs = await imageViews(file, input, size, { nViews, seed, augmentation });
   const features = await model.featuresBatch(net, inputs, inputs.length / input.length);
   const nFeatures = features.length / (inputs.length / input.length);
-  return { features, nFeatures, stats, width, height, warnings, ms: performance.now() - t0 };
+  return { features, nFeatures, stats, width, height, warnings, image, ms: performance.now() - t0 };
 }
 
 /** Backbone features of the reference input (model.referenceInput), (1, F). */

@@ -160,6 +160,11 @@ def test_a_model_trained_in_the_view_scores_a_held_out_plate_survives_reload_and
     assert card["evaluation"]["test_r2"] > 0.7
     r2_shown = pg.inner_text("#train-metrics tr[data-metric='test-r2'] td")
     assert r2_shown == f"{card['evaluation']['test_r2']:.3f}"
+    # the simulator's JPEGs record no pixel size: the card says so, and the results say it in words
+    scale = pg.inner_text("#train-metrics tr[data-metric='scale'] td")
+    assert card["imaging"]["pixel_size_um"] is None
+    assert scale.startswith(f"pixel size not known: {card['training_data']['n_images']} of ")
+    assert scale.endswith("the page cannot warn when a plate is imaged at another scale")
     assert pg.locator("#train-series tbody tr").count() == card["evaluation"]["n_test_series"]
     assert pg.evaluate("document.querySelector('#train-scatter').data.length") >= 2
     assert pg.evaluate("document.querySelector('#train-curves').data.length") >= 4

@@ -232,6 +232,14 @@ def test_a_run_with_too_few_series_warns_splits_plainly_and_names_the_unreadable
     assert card["evaluation"]["cross_validation"] is None
     assert card["training_data"]["n_images"] == 16  # 2 of the 3 series (8 wells each): train + early stopping
     assert card["synthetic"] is False and card["training"]["n_views"] == 2
+    # JPEGs record no pixel size: the card says so, and which image (training.imaging's rule)
+    assert card["imaging"]["pixel_size_um"] is None and card["imaging"]["image_width_px"] == 320
+    assert card["imaging"]["pixel_size_source"].startswith(
+        "unknown: 16 of 16 training images record no pixel size (e.g. A549_dox_"
+    )
+    assert card["imaging"]["description"] == (
+        "bright-field images, one field per well, RGB 320×270 px (as the training images)"
+    )
     test_series = card["training_data"]["series"]["test"]
     assert len(test_series) == 1 and len(got["test"]) == 8
     assert {t["series"] for t in got["test"]} == set(test_series)

@@ -105,10 +105,12 @@ def test_the_workers_give_view_0_as_scoring_and_seeded_augmented_views(
           const once = await computeFeatures(pool, [file, file], { nViews: 3, seed: 0 },
             { onProgress: (p) => progress.push(p.done) });
           const other = await computeFeatures(pool, [file], { nViews: 3, seed: 1 });
+          const reply = await pool.features(file, { nViews: 1, seed: 0 });
           for (const w of pool.workers) w.terminate();
           return { scored: Array.from(scored.features), views: Array.from(once.features),
                    other: Array.from(other.features), nFeatures: once.nFeatures, progress,
-                   stats: once.stats[0], scoredStats: scored.stats };
+                   stats: once.stats[0], scoredStats: scored.stats, image: reply.image,
+                   scoredImage: scored.image, scales: once.scales };
         }""",
         [card, base64.b64encode(image.read_bytes()).decode(), image.name],
     )
@@ -121,3 +123,7 @@ def test_the_workers_give_view_0_as_scoring_and_seeded_augmented_views(
     assert np.abs(other[1:] - views[0, 1:]).max() > 1e-3  # another seed, other draws
     assert all(np.abs(views[0, v] - views[0, 0]).max() > 1e-3 for v in (1, 2))  # augmented
     assert got["progress"] == [1, 2] and got["stats"] == got["scoredStats"]
+    # what the file says about itself, as scoring reads it: a JPEG records no pixel size
+    assert got["image"] == got["scoredImage"] and got["image"]["pixel_size"] is None
+    jpeg = {"widthPx": 320, "heightPx": 270, "pixelSizeUm": None, "pixelSizeSource": None, "objective": None}
+    assert got["scales"] == [jpeg, jpeg]
