@@ -1,6 +1,10 @@
 """One scored plate → its rows of ``wells.csv`` and ``ic50.csv``: the page's trust flags, the page's report
 request, and the server's report code (``app.analysis.reports``, ``app.report.tables``) for the fits.
 
+A well's flags are the page's (``static/js/well-fields.js`` ``fieldFlags``): the trust check's, then the
+pixel-size warning when the image's scale and the card's ``imaging`` differ by more than 2×
+(:func:`training.tiffmeta.pixel_size_warning`, the page's words).
+
 Each curve is sent through :func:`app.analysis.reports.analyse_report` exactly as the page's
 ``POST /api/report.csv`` would send it (``static/js/session.js`` ``reportCurve``: the wells with a
 prediction and a concentration, their flags, the curve's notes), with the page's default analysis options,
@@ -24,6 +28,7 @@ from app.schemas import ModelRef, ReportCurve, ReportRequest, WellIn
 from training.score.archive import ImageEntry, PlateJob, curve_members
 from training.score.decode import WellImage
 from training.score.judge import Judgement, curve_warning, judge_well
+from training.tiffmeta import pixel_size_warning
 
 __all__ = ["IC50_COLUMNS", "NOT_FITTED", "WELL_COLUMNS", "PlateTables", "Scored", "plate_tables"]
 
@@ -84,9 +89,20 @@ def _clip(text: str, n: int = MAX_LABEL_LENGTH) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
+def _scale_warning(scored: Scored | None, card: Mapping[str, Any]) -> str | None:
+    """The page's pixel-size warning for a scored image (None: its scale or the model's is unknown, or
+    they agree within 2×)."""
+    if scored is None or scored.used is None:
+        return None
+    used = scored.used
+    name = str(card.get("name") or card.get("id") or "")
+    return pixel_size_warning(used.pixel_size_um, used.width_px, card.get("imaging"), name)
+
+
 def _image_flags(judgement: Judgement, scored: Scored | None, card: Mapping[str, Any]) -> tuple[str, ...]:
-    """An image's own flags, as the page's ``fieldFlags`` lists them: the trust check's."""
-    return judgement.flags
+    """An image's own flags, as the page's ``fieldFlags`` lists them: the trust check's, then its scale's."""
+    scale = _scale_warning(scored, card)
+    return (*judgement.flags, scale) if scale else judgement.flags
 
 
 def _well_flags(entry: ImageEntry, own: Sequence[str]) -> list[str]:
