@@ -133,3 +133,12 @@ def test_plate_and_percentile_windows(tmp_path: Path):
 def test_bad_options_are_refused_in_plain_words(kwargs: dict, message: str):
     with pytest.raises(ValueError, match=message):
         ImageOptions(**kwargs)
+
+
+def test_the_command_refuses_plane_0_before_any_work(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    from training.cli import main
+
+    argv = ["score", "--model", str(tmp_path / "m"), "--images", str(tmp_path), "--out", str(tmp_path / "o")]
+    assert main([*argv, "--plane", "0"]) == 2
+    assert "error: --plane is counted from 1 (the first plane is 1); got 0" in capsys.readouterr().out
+    assert not (tmp_path / "o").exists()
