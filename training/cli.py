@@ -28,7 +28,7 @@ from training.manifest import MANIFEST_NAME
 from training.report import write_cv, write_evaluation
 from training.reproduce import DEFAULT_MODELS
 from training.runs import CONFIG_FILE, MODEL_FILE, load_datasets
-from training.score import DEFAULT_BATCH, ScoreOptions
+from training.score import DEFAULT_BATCH, WINDOWS, ScoreOptions
 from training.simulate import EXTRA_PRESETS, FULL_SIZE, PAPER_CONCENTRATIONS_UM, PRESETS, parse_image_size
 from training.train import TrainOptions
 from training.weights import cache_dir
@@ -560,7 +560,26 @@ def _add_score_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"images per inference batch (default {DEFAULT_BATCH})",
     )
     parser.add_argument(
-        "--bright-field", type=_channel, help="channel number or name to score when names do not say"
+        "--bright-field",
+        type=_channel,
+        metavar="CHANNEL",
+        help="the channel to score when neither the file names nor a multi-channel TIFF's own channels say "
+        "which one is bright field: its number, counted from 1 as the page shows channels, or its name",
+    )
+    parser.add_argument(
+        "--plane",
+        type=int,
+        metavar="N",
+        help="the plane of z-stacks and multi-page TIFFs to score, counted from 1 as the page shows planes "
+        "(default: the middle plane of a z-stack, the first page of other multi-page TIFFs)",
+    )
+    parser.add_argument(
+        "--window",
+        choices=WINDOWS,
+        default="file",
+        help="how images of more than 8 bits become 8 bit: file = each image by its own bit depth (the "
+        "page's rule, default); plate = one window for all images of a plate (the widest of theirs); "
+        "percentile = each image stretched between its 0.1th and 99.9th percentiles",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -568,6 +587,9 @@ def _add_score_arguments(parser: argparse.ArgumentParser) -> None:
 def _run_score(args: argparse.Namespace) -> int:
     if args.workers < 1 or args.batch < 1:
         print(f"error: --workers and --batch must be >= 1; got {args.workers} and {args.batch}")
+        return 2
+    if args.plane is not None and args.plane < 1:
+        print(f"error: --plane is counted from 1 (the first plane is 1); got {args.plane}")
         return 2
     options = ScoreOptions(
         model=args.model,
@@ -578,6 +600,8 @@ def _run_score(args: argparse.Namespace) -> int:
         scheduler=args.scheduler,
         batch=args.batch,
         bright_field=args.bright_field,
+        plane=args.plane,
+        window=args.window,
         progress=not args.quiet,
     )
     try:

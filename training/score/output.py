@@ -65,21 +65,33 @@ def _plate_folder(out: Path, plate: PlateJob) -> Path:
     return out / PLATES_FOLDER / plate.key
 
 
-def is_done(out: Path, plate: PlateJob, model: Mapping[str, Any]) -> bool:
-    """Whether ``out`` holds this plate's results for the same files, layout and model."""
+#: The image options of a plate written before they were recorded: the page's rules.
+_DEFAULT_IMAGE_OPTIONS = {"plane": None, "bright_field": None, "window": "file"}
+
+
+def is_done(
+    out: Path, plate: PlateJob, model: Mapping[str, Any], image_options: Mapping[str, Any] | None = None
+) -> bool:
+    """Whether ``out`` holds this plate's results for the same files, layout, model and image options
+    (:meth:`training.score.decode.ImageOptions.to_dict`; None: the defaults)."""
     path = _plate_folder(out, plate) / _PLATE_FILE
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
         return False
-    return record.get("fingerprint") == plate.fingerprint() and record.get("model") == dict(model)
+    wanted = dict(image_options or _DEFAULT_IMAGE_OPTIONS)
+    return (
+        record.get("fingerprint") == plate.fingerprint()
+        and record.get("model") == dict(model)
+        and record.get("image_options", _DEFAULT_IMAGE_OPTIONS) == wanted
+    )
 
 
 def write_plate(out: Path, plate: PlateJob, tables: PlateTables, record: Mapping[str, Any]) -> Path:
     """Write a finished plate's folder whole: its tables, then ``plate.json``, then one rename.
 
     ``record`` is stored in ``plate.json`` with the plate's label and fingerprint (it must hold ``model``,
-    which :func:`is_done` compares).
+    and ``image_options`` unless they are the defaults, which :func:`is_done` compares).
     """
     final = _plate_folder(out, plate)
     tmp = final.with_name(f"{_PARTIAL}{os.getpid()}-{plate.key}")
@@ -126,10 +138,9 @@ def combine_tables(out: Path, plates: Sequence[PlateJob]) -> dict[str, int]:
                 if not (folder / _PLATE_FILE).is_file():
                     continue
                 with (folder / name).open(encoding="utf-8", newline="") as part:
-                    reader = csv.reader(part)
-                    next(reader)  # the header
-                    for row in reader:
-                        writer.writerow(row)
+                    # By column name: a plate written by an earlier version lacks the newer columns.
+                    for row in csv.DictReader(part):
+                        writer.writerow([row.get(column) or "" for column in _TABLES[name]])
                         rows += 1
         os.replace(tmp, target)
         counts[name] = rows

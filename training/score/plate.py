@@ -1,6 +1,10 @@
 """One scored plate → its rows of ``wells.csv`` and ``ic50.csv``: the page's trust flags, the page's report
 request, and the server's report code (``app.analysis.reports``, ``app.report.tables``) for the fits.
 
+A well's flags are the page's (``static/js/well-fields.js`` ``fieldFlags``): the trust check's, then the
+pixel-size warning when the image's scale and the card's ``imaging`` differ by more than 2×
+(:func:`training.tiffmeta.pixel_size_warning`, the page's words).
+
 Each curve is sent through :func:`app.analysis.reports.analyse_report` exactly as the page's
 ``POST /api/report.csv`` would send it (``static/js/session.js`` ``reportCurve``: the wells with a
 prediction and a concentration, their flags, the curve's notes), with the page's default analysis options,
@@ -22,14 +26,18 @@ from app.report import CURVE_COLUMNS
 from app.report.tables import curve_rows, well_rows
 from app.schemas import ModelRef, ReportCurve, ReportRequest, WellIn
 from training.score.archive import ImageEntry, PlateJob, curve_members
+from training.score.decode import WellImage
 from training.score.judge import Judgement, curve_warning, judge_well
+from training.tiffmeta import pixel_size_warning
 
 __all__ = ["IC50_COLUMNS", "NOT_FITTED", "WELL_COLUMNS", "PlateTables", "Scored", "plate_tables"]
 
-#: Columns of ``wells.csv``: one row per image and curve (units: µM, OD450).
+#: Columns of ``wells.csv``: one row per image and curve (units: µM, OD450), then what each image was scored
+#: with (:class:`training.score.decode.WellImage`: plane and channel counted from 1, the window, µm/px).
 WELL_COLUMNS = (
     "plate", "label", "well", "field", "read", "image", "concentration_um", "concentration_source", "control",
     "drug", "predicted_od450", "used_in_fit", "trust_flags", "notes", "problem",
+    "plane", "channel", "channel_name", "window", "pixel_size_um",
 )  # fmt: skip
 #: Columns of ``ic50.csv``: the plate, then the page's report columns of a curve.
 IC50_COLUMNS = ("plate", *(c.name for c in CURVE_COLUMNS))
@@ -53,6 +61,8 @@ class Scored:
         :func:`training.trust.ood.image_stats` of the model input.
     problem : str or None
         Why the file could not be read, naming it.
+    used : WellImage or None
+        The plane, channel, window and pixel size it was scored with.
     """
 
     image: str
@@ -60,6 +70,7 @@ class Scored:
     features: np.ndarray | None = None
     stats: Mapping[str, float] | None = None
     problem: str | None = None
+    used: WellImage | None = None
 
 
 @dataclass(frozen=True)
@@ -78,9 +89,25 @@ def _clip(text: str, n: int = MAX_LABEL_LENGTH) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
-def _well_flags(entry: ImageEntry, judgement: Judgement) -> list[str]:
-    """The flags the page's ``wellFlags`` gives a well in the report."""
-    flags = [*judgement.flags]
+def _scale_warning(scored: Scored | None, card: Mapping[str, Any]) -> str | None:
+    """The page's pixel-size warning for a scored image (None: its scale or the model's is unknown, or
+    they agree within 2×)."""
+    if scored is None or scored.used is None:
+        return None
+    used = scored.used
+    name = str(card.get("name") or card.get("id") or "")
+    return pixel_size_warning(used.pixel_size_um, used.width_px, card.get("imaging"), name)
+
+
+def _image_flags(judgement: Judgement, scored: Scored | None, card: Mapping[str, Any]) -> tuple[str, ...]:
+    """An image's own flags, as the page's ``fieldFlags`` lists them: the trust check's, then its scale's."""
+    scale = _scale_warning(scored, card)
+    return (*judgement.flags, scale) if scale else judgement.flags
+
+
+def _well_flags(entry: ImageEntry, own: Sequence[str]) -> list[str]:
+    """The flags the page's ``wellFlags`` gives a well in the report (``own``: :func:`_image_flags`)."""
+    flags = [*own]
     if entry.source:
         flags.append(f"concentration from {entry.source}")
     if entry.note:
@@ -96,6 +123,14 @@ def _why_left_out(entry: ImageEntry, scored: Scored | None) -> str:
     return entry.note or "no concentration"
 
 
+def _used_columns(used: WellImage | None) -> dict[str, Any]:
+    """The columns of ``wells.csv`` saying what an image was scored with (empty when it was not)."""
+    if used is None:
+        return {}
+    return {"plane": used.plane, "channel": used.channel, "channel_name": used.channel_name or "",
+            "window": used.window, "pixel_size_um": used.pixel_size_um}  # fmt: skip
+
+
 def _model_ref(card: Mapping[str, Any]) -> ModelRef:
     return ModelRef(id=card.get("id"), name=card.get("name"), version=card.get("version"),
                     synthetic=card.get("synthetic"))  # fmt: skip
@@ -107,6 +142,7 @@ def _report_curve(
     members: Sequence[int],
     scored: Mapping[str, Scored],
     judged: Mapping[str, Judgement],
+    flags: Mapping[str, Sequence[str]],
     card: Mapping[str, Any],
     rivals: Sequence[Mapping[str, Any]],
 ) -> tuple[ReportCurve | None, list[int], str]:
@@ -135,7 +171,7 @@ def _report_curve(
     wells = [
         WellIn(
             image=_clip(e.image), well=e.well[:MAX_WELL_ID_LENGTH], concentration_um=e.concentration_um,
-            od450=scored[e.image].od450, flags=_well_flags(e, judged[e.image]), plate=_clip(plate.label),
+            od450=scored[e.image].od450, flags=_well_flags(e, flags[e.image]), plate=_clip(plate.label),
             control=e.control,
         )
         for e in (plate.images[i] for i in fitted)
@@ -184,10 +220,11 @@ def plate_tables(
         else Judgement()
         for s in scored
     }
+    flags = {s.image: _image_flags(judged[s.image], s, card) for s in scored}
     well_rows_out: list[dict[str, Any]] = []
     curve_rows_out: list[dict[str, Any]] = []
     for label, members in curve_members(plate).items():
-        curve, fitted, notes = _report_curve(plate, label, members, by_image, judged, card, rivals)
+        curve, fitted, notes = _report_curve(plate, label, members, by_image, judged, flags, card, rivals)
         used: dict[int, bool] = {}
         if curve is None:
             why = f"{label}: no scored image with a concentration"
@@ -212,8 +249,9 @@ def plate_tables(
                 "read": entry.read, "image": entry.image, "concentration_um": entry.concentration_um,
                 "concentration_source": entry.source, "control": entry.control, "drug": entry.drug,
                 "predicted_od450": result.od450 if result else None, "used_in_fit": used.get(i, False),
-                "trust_flags": " | ".join(judged[entry.image].flags) if result else "",
+                "trust_flags": " | ".join(flags[entry.image]) if result else "",
                 "notes": entry.note or "", "problem": _why_left_out(entry, result) if i not in used else "",
+                **_used_columns(result.used if result else None),
             })  # fmt: skip
     n_unreadable = sum(s.od450 is None for s in scored)
     return PlateTables(plate.label, well_rows_out, curve_rows_out, len(scored) - n_unreadable, n_unreadable)

@@ -32,12 +32,14 @@ from app import __version__ as app_version
 from training import __version__ as training_version
 from training.layouts import Parsed, read_layout
 from training.score.archive import PlateJob, find_plates
+from training.score.decode import ImageOptions, plate_window_of
 from training.score.output import RUN_FILE, clean_partial, combine_tables, is_done, write_json, write_plate
 from training.score.plate import PlateTables
 from training.score.served import find_model
 from training.score.tasks import (
     ModelPlugin,
     PlateResult,
+    batch_windows,
     finish_plate,
     plugin_name,
     reference_check,
@@ -88,7 +90,12 @@ class ScoreOptions:
     batch : int
         Images per inference batch.
     bright_field : int or str, optional
-        The channel to score when names do not say which one is bright field.
+        The channel to score when names do not say which one is bright field: among file-name channels,
+        and inside multi-channel files whose channels do not say (a number counted from 1, or a name).
+    plane : int, optional
+        The plane of z-stacks and multi-page TIFFs to score, counted from 1 (default: the page's rule).
+    window : {"file", "plate", "percentile"}
+        How images of more than 8 bits are mapped to 8 bit (:mod:`training.score.decode`).
     progress : bool
         Show progress bars (plates and images).
     """
@@ -101,7 +108,14 @@ class ScoreOptions:
     scheduler: str | None = None
     batch: int = DEFAULT_BATCH
     bright_field: int | str | None = None
+    plane: int | None = None
+    window: str = "file"
     progress: bool = True
+
+    @property
+    def image_options(self) -> ImageOptions:
+        """The options the workers decode with (ValueError, in plain words, for a bad one)."""
+        return ImageOptions(plane=self.plane, bright_field=self.bright_field, window=self.window)
 
 
 @dataclass
@@ -232,12 +246,22 @@ def _run_plates(
         if plate is None:
             return False
         images = _batches(plate, options.batch)
-        batches = [
-            client.submit(
-                score_batch, name, root, batch, pure=False, key=f"score-{plate.key}-{k}-{time.time_ns()}"
+        choice = options.image_options
+        window: Future | None = None
+        if choice.window == "plate":  # the plate's window first, from its images' own (in the workers)
+            owns = [
+                client.submit(batch_windows, name, root, batch, choice, pure=False,
+                              key=f"windows-{plate.key}-{k}-{time.time_ns()}")
+                for k, batch in enumerate(images)
+            ]  # fmt: skip
+            window = client.submit(
+                plate_window_of, *owns, pure=False, key=f"window-{plate.key}-{time.time_ns()}"
             )
+        batches = [
+            client.submit(score_batch, name, root, batch, choice, window, pure=False,
+                          key=f"score-{plate.key}-{k}-{time.time_ns()}")
             for k, batch in enumerate(images)
-        ]
+        ]  # fmt: skip
         finish = client.submit(
             finish_plate, name, plate, *batches, pure=False, key=f"finish-{plate.key}-{time.time_ns()}"
         )
@@ -290,6 +314,7 @@ def score_archive(options: ScoreOptions, *, log: Callable[[str], None] = print) 
         When stopped: the plates written so far stay, the next run skips them.
     """
     start = time.perf_counter()
+    choice = options.image_options
     entry = find_model(options.model)
     images = options.images.expanduser().resolve()
     if not images.is_dir():
@@ -306,7 +331,7 @@ def score_archive(options: ScoreOptions, *, log: Callable[[str], None] = print) 
     out.mkdir(parents=True, exist_ok=True)
     clean_partial(out)
     model = _model_record(entry.card)
-    todo = [p for p in plates if not is_done(out, p, model)]
+    todo = [p for p in plates if not is_done(out, p, model, choice.to_dict())]
     summary.plates, summary.skipped = len(plates), len(plates) - len(todo)
     settings: dict[str, Any] = {
         "command": "python -m training score",
@@ -320,6 +345,7 @@ def score_archive(options: ScoreOptions, *, log: Callable[[str], None] = print) 
         if options.scheduler
         else {"local_workers": options.workers},
         "batch": options.batch,
+        "image_options": choice.to_dict(),
         "started_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
     write_json(out / RUN_FILE, {**settings, "finished_utc": None})
@@ -337,12 +363,8 @@ def score_archive(options: ScoreOptions, *, log: Callable[[str], None] = print) 
 
                 def write(plate: PlateJob, tables: PlateTables) -> None:
                     written = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-                    write_plate(
-                        out,
-                        plate,
-                        tables,
-                        {"model": model, "app_version": app_version, "written_utc": written},
-                    )
+                    record = {"model": model, "image_options": choice.to_dict(), "app_version": app_version}
+                    write_plate(out, plate, tables, {**record, "written_utc": written})
 
                 _run_plates(client, name, options, todo, write, bars, summary)
         finally:

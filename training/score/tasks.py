@@ -4,9 +4,12 @@
   lost one), with TensorFlow on as many threads as the worker has (one, by default), and runs the page's
   reference check on it. It also lets the worker reuse the memory it frees
   (:func:`training.score.heap.reuse_freed_memory`: decoding costs 40 % less CPU).
-- :func:`score_batch` decodes a batch of a plate's images with the page's rule
-  (:func:`training.preprocess.preprocess`) and runs the model on them; a file that cannot be read is named
-  with the reason, and the batch goes on.
+- :func:`score_batch` decodes a batch of a plate's images with the page's rule and the run's image options
+  (:func:`training.score.decode.decode_well`) and runs the model on them; a file that cannot be read is
+  named with the reason, and the batch goes on.
+- With ``--window plate``, :func:`batch_windows` first collects a batch's own windows (small objects, never
+  pixels) and :func:`training.score.decode.plate_window_of` makes the plate's window of them, in a worker;
+  the plate's :func:`score_batch` tasks wait for it.
 - :func:`finish_plate` gets a plate's batches once they are all done, and judges and fits it there
   (:func:`training.score.plate.plate_tables`): only the plate's tables and timings go back to the client
   (:class:`PlateResult`), never the batches' features.
@@ -25,8 +28,9 @@ import numpy as np
 from distributed import Worker, WorkerPlugin, get_worker
 from PIL import Image
 
-from training.preprocess import preprocess
+from training.preprocess import Window
 from training.score.archive import PlateJob
+from training.score.decode import ImageOptions, data_windows, decode_well
 from training.score.heap import reuse_freed_memory
 from training.score.judge import with_arrays
 from training.score.plate import PlateTables, Scored, plate_tables
@@ -37,13 +41,14 @@ __all__ = [
     "BatchResult",
     "ModelPlugin",
     "PlateResult",
+    "batch_windows",
     "finish_plate",
     "plugin_name",
     "reference_check",
     "score_batch",
 ]
 
-#: What a file that cannot be decoded raises in :func:`training.preprocess.preprocess`, besides ValueError
+#: What a file that cannot be decoded raises in :func:`training.score.decode.decode_well`, besides ValueError
 #: (a bug raises others, and stops the plate).
 _UNREADABLE = (OSError, Image.DecompressionBombError)
 
@@ -105,7 +110,13 @@ class BatchResult:
     infer_s: float
 
 
-def score_batch(name: str, root: str, images: Sequence[str]) -> BatchResult:
+def score_batch(
+    name: str,
+    root: str,
+    images: Sequence[str],
+    options: ImageOptions | None = None,
+    plate_window: Window | None = None,
+) -> BatchResult:
     """Decode and score images of one plate.
 
     Parameters
@@ -116,26 +127,41 @@ def score_batch(name: str, root: str, images: Sequence[str]) -> BatchResult:
         The archive folder, as the workers see it.
     images : sequence of str
         Paths below ``root``.
+    options : ImageOptions, optional
+        The run's plane, channel and window choices (default: the page's rules).
+    plate_window : Window, optional
+        The plate's window, for ``options.window == "plate"``.
     """
     model = _plugin(name).model
     assert model is not None
+    options = options or ImageOptions()
     start = time.perf_counter()
-    inputs, readable, problems = [], [], {}
+    inputs, readable, used, problems = [], [], [], {}
     for image in images:
         try:
-            inputs.append(preprocess(Path(root) / image, model.size))
-            readable.append(image)
-        except ValueError as exc:  # preprocess names the file and says why
+            pixels, what = decode_well(Path(root) / image, model.size, options, plate_window)
+        except ValueError as exc:  # decode_well names the file and says why
             problems[image] = str(exc)
         except _UNREADABLE as exc:
             problems[image] = f"{Path(image).name}: cannot be read ({type(exc).__name__}: {exc})"
+        else:
+            inputs.append(pixels)
+            readable.append(image)
+            used.append(what)
     decoded = time.perf_counter()
     scored = {image: Scored(image, None, problem=problem) for image, problem in problems.items()}
     if inputs:
         od450, features = model.predict(np.stack(inputs))
         for k, image in enumerate(readable):
-            scored[image] = Scored(image, float(od450[k]), features[k], image_stats(inputs[k]))
+            scored[image] = Scored(image, float(od450[k]), features[k], image_stats(inputs[k]), used=used[k])
     return BatchResult([scored[i] for i in images], decoded - start, time.perf_counter() - decoded)
+
+
+def batch_windows(name: str, root: str, images: Sequence[str], options: ImageOptions) -> list[Window]:
+    """The own windows of a batch's images (:func:`training.score.decode.data_windows`), for the plate's."""
+    model = _plugin(name).model
+    assert model is not None
+    return data_windows([Path(root) / image for image in images], model.size, options)
 
 
 @dataclass(frozen=True)
