@@ -140,6 +140,15 @@ def _plate_folders(out: Path) -> list[Path]:
     return sorted((out / PLATES_FOLDER).glob("*")) if (out / PLATES_FOLDER).is_dir() else []
 
 
+def _finished_plates(out: Path) -> list[str]:
+    """The plate folders a run has completed (renamed into place), not the ones still being written."""
+    return [
+        f.name
+        for f in _plate_folders(out)
+        if not f.name.startswith(".partial-") and (f / "plate.json").is_file()
+    ]
+
+
 def _assert_every_plate_once(out: Path, plates: int, images_per_plate: int) -> None:
     folders = _plate_folders(out)
     assert len(folders) == plates and all((f / "plate.json").is_file() for f in folders), folders
@@ -164,13 +173,13 @@ def test_a_run_killed_after_its_first_plate_finishes_every_plate_once_when_resta
     with log.open("wb") as sink:
         first = subprocess.Popen(command, cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 300
-    while not any((f / "plate.json").is_file() for f in _plate_folders(out)):
+    while not _finished_plates(out):
         assert first.poll() is None, f"the run ended before its first plate:\n{log.read_text()}"
         assert time.monotonic() < deadline, log.read_text()
         time.sleep(0.02)
     first.send_signal(signal.SIGKILL)
     first.wait()
-    done = [f.name for f in _plate_folders(out) if (f / "plate.json").is_file()]
+    done = _finished_plates(out)
     assert 1 <= len(done) < 10, done  # killed halfway
     # What a writer killed inside write_plate leaves: a half plate folder under its temporary name.
     half = out / PLATES_FOLDER / f".partial-{first.pid}-{done[0]}"
