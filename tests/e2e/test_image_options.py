@@ -150,20 +150,27 @@ def _twelve_bit(conc_um: float, seed: int, top: int) -> np.ndarray:
     return np.round(_cells(conc_um, seed).astype(np.float64) * top / 255).astype(np.uint16)
 
 
-def test_the_lab_chooses_one_window_for_the_plate_or_a_stretch(page: Any, server: Server, tmp_path: Path):
-    """A 12-bit plate whose dim wells need fewer bits: one window for the plate maps every well alike."""
+def _deep_plate(folder: Path) -> tuple[list[Path], list[Path]]:
+    """A 12-bit plate whose odd wells are dim (11 bits by their own range), and its twins: each file mapped
+    to 8 bit by training with the plate's window (``plate_window`` of every file's own window, 0–4095)."""
     originals = []
     for k, (conc, well) in enumerate(PLATE):
-        top = 4095 if k % 2 == 0 else 1500  # dim wells: 11 bits by their own range
-        path = tmp_path / "deep" / _name(conc, well)
+        top = 4095 if k % 2 == 0 else 1500
+        path = folder / "deep" / _name(conc, well)
         path.parent.mkdir(exist_ok=True)
         tifffile.imwrite(path, _twelve_bit(conc, k, top), photometric="minisblack")
         originals.append(path)
     plate = plate_window([decode_image(p).data_window for p in originals])
     assert (plate.low, plate.high) == (0, 4095)
     twins = [
-        _write_grey8(tmp_path / "twin", p.name, decode_image(p, window=plate).rgb[:, :, 0]) for p in originals
+        _write_grey8(folder / "twin", p.name, decode_image(p, window=plate).rgb[:, :, 0]) for p in originals
     ]
+    return originals, twins
+
+
+def test_the_lab_chooses_one_window_for_the_plate_or_a_stretch(page: Any, server: Server, tmp_path: Path):
+    """A 12-bit plate whose dim wells need fewer bits: one window for the plate maps every well alike."""
+    originals, twins = _deep_plate(tmp_path)
     expected = scored_od450(page, server, twins)
 
     open_app(page, server)
@@ -274,3 +281,32 @@ def test_a_chosen_window_is_named_and_the_default_goes_without_saying(origin_pag
         None,
         None,
     ]
+
+
+def test_images_added_in_plate_mode_widen_the_plates_window(page: Any, server: Server, tmp_path: Path):
+    """The dim wells first, 'one window for the whole plate' chosen (0–2047), then the bright wells dropped on
+    the same curve: every well ends mapped by the window of all four (0–4095), as training maps them."""
+    originals, twins = _deep_plate(tmp_path)
+    expected = scored_od450(page, server, twins)
+    dim, bright = originals[1::2], originals[0::2]
+
+    open_app(page, server)
+    page.set_input_files("#file-input", [str(p) for p in dim])
+    wait_scored(page)
+    _choose(page, "#window-option", "plate")
+    notes = _notes_by_name(page).values()
+    assert all("by the window 0–2047 (plate: the widest of 2 images' windows)" in n for n in notes)
+
+    runs = page.evaluate("window.nostainDebug.runs.length")
+    page.set_input_files("#file-input", [str(p) for p in bright])
+    page.wait_for_function(  # the new wells' run, then the whole curve's again with the wider window
+        """(n) => window.nostainDebug.runs.length >= n + 2
+          && [...document.querySelectorAll('#wells tbody tr')].every((r) => r.dataset.status === 'done')""",
+        arg=runs,
+    )
+    got = _od450_by_name(page)
+    assert got.keys() == expected.keys()
+    for name, od in expected.items():
+        assert got[name] == pytest.approx(od, abs=1e-5), name
+    notes = _notes_by_name(page).values()
+    assert all("by the window 0–4095 (plate: the widest of 4 images' windows)" in n for n in notes)
