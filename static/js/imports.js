@@ -10,6 +10,8 @@ export const LEFT_OUT = {
   unreadable_layout: 'layout that could not be used',
   not_image: 'not an image',
   corrupt: 'corrupt or unreadable',
+  no_channel: 'not scored: no channel is named as bright field (choose one above)',
+  bad_option: 'not scored: the plane or channel chosen is not in the file',
   channel: 'other channel',
   thumbnail: 'instrument thumbnail',
   duplicate: 'duplicate',
@@ -18,6 +20,9 @@ export const LEFT_OUT = {
   no_concentration: 'not in the layout',
   removed: 'removed by you',
 };
+
+/** The decoder's problem kinds (worker.js) that are a LEFT_OUT kind of their own; the rest are 'corrupt'. */
+const PROBLEM_KINDS = { not_image: 'not_image', choose_channel: 'no_channel', bad_option: 'bad_option' };
 
 /** Why a well is not fitted: kind → what the page calls it. */
 export const NOT_FITTED = {
@@ -96,7 +101,7 @@ export function importSummary(record, curves) {
     if (!inCurves.has(image))
       push(left, 'removed', { name: image.path, reason: 'its curve or image was removed' });
     else if (image.status === 'problem' || image.status === 'error') {
-      const kind = image.problem?.kind === 'not_image' ? 'not_image' : 'corrupt';
+      const kind = PROBLEM_KINDS[image.problem?.kind] ?? 'corrupt';
       push(left, kind, { name: image.path, reason: image.problem?.message ?? image.status });
     } else images++;
   }

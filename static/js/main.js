@@ -8,6 +8,7 @@ import {
   plateLineCount,
   plateMapFromForm,
 } from './concentrations.js';
+import { channelQuestions, imageOptionsOf, staleImages } from './image-options.js';
 import { placeImport, readDrop } from './importer.js';
 import { layoutTemplate } from './layouts.js';
 import { chooseBackend } from './model.js';
@@ -64,7 +65,10 @@ const scorer = new Scorer({
   debug,
   curves: () => state.curves,
   onChange: () => view.queue(),
-  onRunDone: () => requestFit(),
+  onRunDone: () => {
+    rescoreStale();
+    requestFit();
+  },
 });
 const view = new View({
   state,
@@ -82,6 +86,8 @@ const view = new View({
     onRedo: (id) => setOutlierExempt(id, false),
     onField: useField,
     onChannel: chooseChannel,
+    onFileChannel: chooseFileChannel,
+    onImageOptions: setImageOptions,
   },
 });
 
@@ -195,6 +201,41 @@ function chooseChannel(importId, value) {
   placed(placeImport(state, record, curveFor));
 }
 
+/**
+ * The person chose which of the files' own channels is bright field (files that answered 'choose_channel'
+ * with the same channels): score them again with it.
+ */
+function chooseFileChannel(importId, key, index) {
+  const record = state.imports.find((r) => r.id === importId);
+  const question = record && channelQuestions(record.records.values()).find((q) => q.key === key);
+  if (!question) return;
+  for (const image of question.images) {
+    image.channel = index;
+    session.resetPrediction(image);
+  }
+  scorer.schedule();
+  view.render();
+}
+
+/** The person changed the open curve's image options (plane, window): score its images again with them. */
+function setImageOptions(change) {
+  const curve = active();
+  curve.imageOptions = { ...imageOptionsOf(curve), ...change };
+  rescoreStale();
+  view.render();
+  requestFit();
+}
+
+/**
+ * Queue again every image scored with other options than its curve asks for now (a choice changed, or a
+ * plate's window is known only once its images were read): image-options.js staleImages.
+ */
+function rescoreStale() {
+  const stale = state.curves.flatMap((curve) => staleImages(curve));
+  for (const image of stale) session.resetPrediction(image);
+  if (stale.length) scorer.schedule();
+}
+
 /** Use a field in its well's mean, or leave it out (a bubble, a scratch, an empty field). */
 function useField(id, use) {
   const image = active().wells.find((w) => w.id === id);
@@ -218,12 +259,13 @@ function showAttribution(id) {
   const base = { name: well.name, thumb: well.thumb };
   ui.renderAttribution({ ...base, busy: true });
   state.attributionFor = id;
-  scorer.attribute(well.file).then(
+  scorer.attribute(well).then(
     (msg) => {
       if (state.attributionFor !== id) return;
       if (msg.type === 'problem') return ui.renderAttribution({ ...base, error: msg.message });
       debug.attributions.push({
         name: well.name,
+        od450: msg.od450,
         ms: msg.ms,
         grid: msg.grid,
         numTensors: msg.numTensors,

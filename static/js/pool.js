@@ -68,11 +68,13 @@ export class WorkerPool {
    * Score one file in the next worker with room.
    *
    * @param {File} file
+   * @param {{plane?: number|null, channel?: number|string|null, window?: object|string|null}} [options]
+   *   which plane and channel to read and how to map more than 8 bits (worker.js protocol)
    * @returns {Promise<object>}  the worker's 'result' or 'problem' message
    */
-  score(file) {
+  score(file, options = {}) {
     return new Promise((resolve, reject) => {
-      this.queue.push({ message: { type: 'predict', file }, resolve, reject });
+      this.queue.push({ message: { type: 'predict', file, ...options }, resolve, reject });
       this.#pump();
     });
   }
@@ -81,12 +83,14 @@ export class WorkerPool {
    * Occlusion map of one file in the next worker with room (jumps the queue: a person is waiting for it).
    *
    * @param {File} file
-   * @param {{grid?: number, batch?: number}} [options]
+   * @param {{grid?: number, batch?: number, plane?: number|null, channel?: number|string|null,
+   *   window?: object|string|null}} [options]  plane, channel, window: those the file was scored with (the
+   *   map explains that OD450)
    * @returns {Promise<object>}  the worker's 'attribution' or 'problem' message
    */
-  attribute(file, { grid = 8, batch = 8 } = {}) {
+  attribute(file, { grid = 8, batch = 8, ...options } = {}) {
     return new Promise((resolve, reject) => {
-      this.queue.unshift({ message: { type: 'attribute', file, grid, batch }, resolve, reject });
+      this.queue.unshift({ message: { type: 'attribute', file, grid, batch, ...options }, resolve, reject });
       this.#pump();
     });
   }

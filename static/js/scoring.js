@@ -1,6 +1,8 @@
 // Scoring wells: the worker pool's lifecycle (load a model into every worker, then another model's head),
 // sending queued wells to it, applying the results to the wells, timing each run, and occlusion maps on
-// request. Talks to the page only through the engine badge and page errors (ui.js) and its hooks.
+// request. Each file is sent with the options its curve asks for (image-options.js: plane, in-file channel,
+// window). Talks to the page only through the engine badge and page errors (ui.js) and its hooks.
+import { curvePlateWindow, scoreOptions } from './image-options.js';
 import { defaultPoolSize, WorkerPool } from './pool.js';
 import * as ui from './ui.js';
 import { WASM_PATH, workerModel } from './worker-model.js';
@@ -126,19 +128,22 @@ export class Scorer {
     const generation = loaded.generation;
     for (const curve of this.#curves()) {
       if (curve.model?.id !== loaded.modelId) continue;
+      const plate = curvePlateWindow(curve); // the same for every well sent now
       for (const well of curve.wells) {
         if (well.status !== 'queued') continue;
         well.status = 'scoring';
+        const options = scoreOptions(curve, well, plate);
         if (!this.#run || this.#run.end !== null)
           this.#run = { start: performance.now(), n: 0, end: null, total: 0 };
         this.#run.total++;
-        this.#pool.score(well.file).then(
+        this.#pool.score(well.file, options).then(
           (msg) => {
-            if (generation === this.#generation) this.#apply(curve, well, msg);
+            if (generation === this.#generation) this.#apply(curve, well, msg, options);
           },
           (err) => {
             if (generation !== this.#generation) return; // model changed: the well was re-queued
             well.status = 'error';
+            well.scoredWith = options;
             well.problem = { kind: 'error', message: `could not be scored: ${err.message}` };
             console.error(`scoring ${well.name} failed`, err, err.workerStack);
             this.#counted();
@@ -155,13 +160,14 @@ export class Scorer {
   }
 
   /**
-   * The occlusion map of one image, computed by the next free worker before any queued well.
+   * The occlusion map of one image, computed by the next free worker before any queued well, with the
+   * options its OD450 was computed with (the map explains that OD450).
    *
-   * @param {File} file
+   * @param {{file: File, scoredWith: object|null}} well  a scored image record
    * @returns {Promise<object>}  the worker's 'attribution' ({grid, map, od450, ms, numTensors}) or 'problem'
    */
-  attribute(file) {
-    return this.#pool.attribute(file, ATTRIBUTION);
+  attribute(well) {
+    return this.#pool.attribute(well.file, { ...ATTRIBUTION, ...(well.scoredWith ?? {}) });
   }
 
   #setReady(ready) {
@@ -169,14 +175,16 @@ export class Scorer {
     this.#debug.ready = ready;
   }
 
-  #apply(curve, well, msg) {
+  #apply(curve, well, msg, options) {
     if (!curve.wells.includes(well)) {
       this.#counted(); // removed meanwhile: counted, not shown
       return;
     }
+    well.scoredWith = options;
     if (msg.type === 'problem') {
       well.status = 'problem';
-      well.problem = { kind: msg.kind, message: msg.message };
+      well.problem = { kind: msg.kind, message: msg.message, channels: msg.channels ?? null };
+      well.image = null; // what it held is not known now
     } else {
       Object.assign(well, {
         status: 'done',
@@ -189,6 +197,7 @@ export class Scorer {
         width: msg.width,
         height: msg.height,
         warnings: msg.warnings,
+        image: msg.image,
         timings: msg.timings,
         thumb: msg.thumbnail,
         problem: null,

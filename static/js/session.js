@@ -73,6 +73,7 @@ export function newCurve({ id, card = null, label = '' }) {
     notes: [], // plain-words notes for the report (e.g. a warning that the images do not fit the model)
     readTimeH: null, // hours after treatment the plate was read (time courses, GR); null = not given
     course: null, // the key shared by the reads of one plate (and series) at several times; null = manual
+    imageOptions: null, // {plane, window} the lab chose for its images (image-options.js); null = defaults
   };
 }
 
@@ -109,7 +110,10 @@ export function newWell({ id, file, path = null, site = null, plate = null, layo
     judgement: null, // ood.js judgeWell against the curve's model, and `judgedWith`: that model's id
     judgedWith: null,
     trustFlags: [], // plain-words out-of-distribution flags (judgement.flags)
-    problem: null, // {kind, message} for files that cannot be scored
+    problem: null, // {kind, message, channels} for files that cannot be scored (channels: 'choose_channel')
+    channel: null, // the in-file channel (index from 0) the lab chose as bright field; null = the file's own
+    image: null, // what the worker read: {window, data_window, selection, …} (worker.js `image`)
+    scoredWith: null, // the worker options {plane, channel, window} it was last scored with
     excluded: false,
     control: null, // 'blank' | 'kill' | null (a treated well, or vehicle at 0 µM)
     outlierExempt: false, // the user undid the outlier test's flag: it stays in the fit

@@ -1,6 +1,6 @@
 // What became of each drop, drawn from plain data: the counts line "n files → n wells → n fitted", the files
-// left out and the wells not fitted (each named, with the reason), the bright-field channel to choose, and
-// the plate layout in use. DOM only (part of the UI layer; main.js reaches these through ui.js).
+// left out and the wells not fitted (each named, with the reason), the bright-field channel to choose (among
+// the channels the file names say, or among a file's own channels), and the plate layout in use. DOM only (part of the UI layer; main.js reaches these through ui.js).
 import { h, setText } from './ui-kit.js';
 
 const $ = (id) => document.getElementById(id);
@@ -57,7 +57,36 @@ function channelChoice(item, onChannel) {
   );
 }
 
-function importBox(item, onChannel) {
+/**
+ * The buttons to choose the bright-field channel among files' own channels (a multi-channel TIFF that names
+ * none as transmitted light), for the files that hold the same channels.
+ */
+function fileChannelChoice(item, question, onFileChannel) {
+  const one = question.files === 1;
+  const which = one ? 'this file' : `these ${question.files} files`;
+  // tiff.js's sentence is about one file ("this file holds 2 channels (…) and none is named as bright
+  // field: choose one"): said of each of them, the buttons being the choice.
+  const said = question.message.replace(/: choose one$/, '').replace(/^this file /, one ? 'It ' : 'Each ');
+  return h(
+    'div',
+    { class: 'channel-choice', dataset: { files: question.files } },
+    h('p', { class: 'field-error' }, `Which channel of ${which} is bright field? ${said}.`),
+    ...question.channels.map((c) =>
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'secondary',
+          dataset: { fileChannel: c.index },
+          onclick: () => onFileChannel(item.id, question.key, c.index),
+        },
+        c.label,
+      ),
+    ),
+  );
+}
+
+function importBox(item, { onChannel, onFileChannel }) {
   const s = item.summary;
   const counts = h(
     'p',
@@ -72,6 +101,7 @@ function importBox(item, onChannel) {
     { class: 'import', dataset: { id: item.id } },
     counts,
     item.choice ? channelChoice(item, onChannel) : null,
+    ...item.questions.map((q) => fileChannelChoice(item, q, onFileChannel)),
     h(
       'ul',
       { class: 'import-details' },
@@ -87,17 +117,21 @@ function importBox(item, onChannel) {
  * Every drop's summary, newest first (redrawn only when it changed, so open lists stay open).
  *
  * @param {{id: number, summary: object, channel: string|null, formats: string[], choice: string|null,
- *   channels: {label: string, value: number|string}[], notes: string[]}[]} items  summary: imports.js
- *   importSummary; choice: why the bright-field channel must be chosen (null when it was found)
- * @param {{onChannel: (importId: number, value: number|string) => void}} handlers
+ *   channels: {label: string, value: number|string}[], questions: {key: string, files: number,
+ *   channels: {index: number, label: string}[], message: string}[], notes: string[]}[]} items  summary:
+ *   imports.js importSummary; choice: why the bright-field channel must be chosen among the channels the
+ *   file names say (null when it was found); questions: files whose own channels must be chosen among
+ *   (image-options.js channelQuestions)
+ * @param {{onChannel: (importId: number, value: number|string) => void, onFileChannel: (importId: number,
+ *   key: string, index: number) => void}} handlers
  */
-export function renderImports(items, { onChannel }) {
+export function renderImports(items, handlers) {
   const box = $('imports');
   const key = JSON.stringify(items);
   if (box.dataset.key === key) return;
   box.dataset.key = key;
   const open = new Set([...box.querySelectorAll('details[open]')].map(detailsKey));
-  box.replaceChildren(...items.map((item) => importBox(item, onChannel)));
+  box.replaceChildren(...items.map((item) => importBox(item, handlers)));
   for (const details of box.querySelectorAll('details'))
     if (open.has(detailsKey(details))) details.open = true;
 }

@@ -16,6 +16,7 @@ export {
   showAnalysisError,
 } from './ui-analysis.js';
 export { renderImports, renderLayout } from './ui-import.js';
+export { renderImageOptions } from './ui-options.js';
 export {
   renderCurveList,
   renderModelCard,

@@ -2,6 +2,7 @@
 // list show, computed from plain data and handed to ui.js. Renders at most every RENDER_INTERVAL_MS (less often
 // while a plate is scored).
 import { groupReplicates, UNITS } from './concentrations.js';
+import { channelQuestions, offeredOptions } from './image-options.js';
 import { importSummary } from './imports.js';
 import {
   fitOptions,
@@ -100,8 +101,9 @@ export class View {
    *   void, onThumb: (id: number) => void, onOpen: (id: number) => void, onRemove: (id: number) => void,
    *   onControl: (id: number, kind: string|null) => void, onAccept: (id: number) => void,
    *   onUndo: (id: number) => void, onRedo: (id: number) => void, onField: (id: number, use: boolean) =>
-   *   void, onChannel: (importId: number, value: number|string) => void}}} options  (ids are a well's first
-   *   image's id; onField's is a field's image id)
+   *   void, onChannel: (importId: number, value: number|string) => void, onFileChannel: (importId: number,
+   *   key: string, index: number) => void, onImageOptions: (change: {plane?: number|null, window?: string})
+   *   => void}}} options  (ids are a well's first image's id; onField's is a field's image id)
    *   state is main.js's session state (curves, activeId, tableUnit, limits, analysis, timeCourse); on are
    *   the user's actions.
    */
@@ -182,6 +184,7 @@ export class View {
     this.#renderResults(curve, analysis);
     this.#renderAnalysis(curve, analysis);
     this.#renderImports();
+    ui.renderImageOptions(offeredOptions(curve), { onImageOptions: this.#on.onImageOptions });
   }
 
   /** What became of each drop's files, and the layout in use. */
@@ -195,9 +198,15 @@ export class View {
         formats: (r.plan?.formats ?? []).map((f) => FORMAT_NAMES[f] ?? f),
         choice: r.plan?.choice ?? null,
         channels: r.plan?.channels ?? [],
+        questions: channelQuestions(r.records.values()).map((q) => ({
+          key: q.key,
+          files: q.images.length,
+          channels: q.channels,
+          message: q.message,
+        })),
         notes: [...r.notes, ...r.placeNotes],
       })),
-      { onChannel: this.#on.onChannel },
+      { onChannel: this.#on.onChannel, onFileChannel: this.#on.onFileChannel },
     );
     ui.renderLayout(state.layout);
   }

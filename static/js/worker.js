@@ -27,7 +27,7 @@
 // window — {low, high}: map images of more than 8 bits by this window (e.g. preprocess.js plateWindow of the
 // plate's image.data_window) instead of their own, or 'percentile': by each image's 0.1th–99.9th percentiles
 // (preprocess.js percentileWindow; a lab's explicit choice, never the default). Send the same options with
-// 'attribute' as with 'predict'.
+// 'attribute' as with 'predict'. A window asked for is named in the warnings (image-options.js windowNote).
 // `image` says what was chosen and read: {window, data_window ({low, high, bits, source}: the window used
 // and the image's own), selection {plane, planes, plane_axis, channel, channels, channel_name, timepoints},
 // pixel_size {x_um, y_um, source} or null, objective}; every choice made among several is also a warning.
@@ -37,6 +37,7 @@ import '../vendor/tf.min.js';
 import '../vendor/tf-backend-wasm.min.js';
 import { cellEdges, fillColour, occludedBatch } from './attribution.js';
 import { decodeImage, ImageProblem } from './decode.js';
+import { windowNote } from './image-options.js';
 import * as model from './model.js';
 import { imageStats } from './ood.js';
 import { checkImageSize, thumbnailRGBA, toModelInput } from './preprocess.js';
@@ -114,13 +115,14 @@ async function prepare(file, size, options) {
   if (check.error) throw new ImageProblem('too_small', check.error);
   const input = toModelInput(pixels, height, width, size, order);
   const t2 = performance.now();
+  const mapped = windowNote(image, options.window);
   return {
     size,
     input,
     width: imageWidth,
     height: imageHeight,
     format,
-    warnings: [...warnings, ...check.warnings],
+    warnings: [...warnings, ...check.warnings, ...(mapped ? [mapped] : [])],
     image,
     stats: imageStats(input, size, size),
     thumbnail: thumbnail(input, size, imageWidth, imageHeight),
