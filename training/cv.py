@@ -39,8 +39,8 @@ def _fold_result(
     role = rows["series"].map(split.role).to_numpy()
     train_idx, val_idx, test_idx = (np.flatnonzero(role == r) for r in ("train", "val", "test"))
     y = rows["od450"].to_numpy(np.float32)
-    rng = np.random.default_rng([options.seed, index])  # each fold's head: its own seeded start
-    head, history = train_head_on_views(features, y, train_idx, val_idx, options, rng=rng)
+    # each fold's head: its own stream (the page seeds fold i the same way)
+    head, history = train_head_on_views(features, y, train_idx, val_idx, options, seed=(options.seed, index))
     frame = rows.iloc[test_idx].copy()
     frame["predicted"] = np.asarray(head.predict_on_batch(features[test_idx, 0]))[:, 0]
     scores = score_predictions(frame).to_dict()

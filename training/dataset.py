@@ -35,6 +35,7 @@ import pandas as pd
 
 from training import config
 from training.preprocess import resize_area
+from training.stream import RandomStream
 
 __all__ = [
     "Augmentation",
@@ -276,18 +277,19 @@ class Draw:
     hue: float  # fraction of the colour circle
 
 
-def _draw(aug: Augmentation, rng: np.random.Generator) -> Draw:
+def _draw(aug: Augmentation, rng: RandomStream) -> Draw:
+    """One draw, in the order (and with the arithmetic) of the page's ``drawAugmentation`` (augment.js)."""
     return Draw(
-        rotations=int(rng.integers(4)) if aug.rotate90 else 0,
+        rotations=rng.integer(4) if aug.rotate90 else 0,
         flip_horizontal=bool(aug.flip_horizontal and rng.random() < 0.5),
         flip_vertical=bool(aug.flip_vertical and rng.random() < 0.5),
-        crop_top=float(rng.random()),
-        crop_left=float(rng.random()),
+        crop_top=rng.random(),
+        crop_left=rng.random(),
         crop_fraction=aug.crop_fraction,
-        brightness=float(rng.uniform(-aug.brightness, aug.brightness)),
-        saturation=float(rng.uniform(*aug.saturation)),
-        contrast=float(rng.uniform(*aug.contrast)),
-        hue=float(rng.uniform(-aug.hue, aug.hue)),
+        brightness=rng.uniform(-aug.brightness, aug.brightness),
+        saturation=rng.uniform(*aug.saturation),
+        contrast=rng.uniform(*aug.contrast),
+        hue=rng.uniform(-aug.hue, aug.hue),
     )
 
 
@@ -395,7 +397,7 @@ def apply_draw(pixels: np.ndarray, draw: Draw) -> np.ndarray:
     return np.moveaxis(planes, 0, 2)
 
 
-def augment(pixels: np.ndarray, augmentation: Augmentation, rng: np.random.Generator) -> np.ndarray:
+def augment(pixels: np.ndarray, augmentation: Augmentation, rng: RandomStream) -> np.ndarray:
     """One random augmentation of an image: (H, W, 3) 0–255 → (h, w, 3) float32 0–255."""
     return apply_draw(pixels, _draw(augmentation, rng))
 
@@ -416,7 +418,7 @@ def augmented_views(
     source: np.ndarray,
     *,
     n: int,
-    rng: np.random.Generator,
+    rng: RandomStream,
     augmentation: Augmentation,
     size: int = config.INPUT_SIZE,
 ) -> np.ndarray:
@@ -441,7 +443,7 @@ def make_views(
     pixels: np.ndarray,
     *,
     n_views: int,
-    rng: np.random.Generator,
+    rng: RandomStream,
     augmentation: Augmentation | None = None,
     size: int = config.INPUT_SIZE,
     source: np.ndarray | None = None,
@@ -455,7 +457,8 @@ def make_views(
         view 0 is ``resize_area(pixels, size)``.
     n_views : int
         Number of views (>= 1).
-    rng : numpy.random.Generator
+    rng : training.stream.RandomStream
+        The image's draws (:func:`training.stream.image_stream`: the page draws the same).
     augmentation : Augmentation, optional
         Default: the paper's.
     size : int

@@ -16,9 +16,9 @@ decoded pixels. A full-size 2560 × 2160 image is never decoded in full: a JPEG 
 1/4 of its size (S = 224) or once at 1/8 (S = 160). Other formats are decoded in full, once.
 
 Images are decoded and augmented in a thread pool (numpy and Pillow release the GIL) while TensorFlow
-runs the backbone on the previous batch. Each image's views come from its own random generator,
-seeded by ``(seed, content hash)``, so the views do not depend on the order, the pool size or the rest of
-the data set.
+runs the backbone on the previous batch. Each image's views come from its own random stream,
+seeded by ``(seed, content hash)`` (:func:`training.stream.image_stream`, the stream the page draws the same
+image's views from), so the views do not depend on the order, the pool size or the rest of the data set.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from tqdm import tqdm
 from training import config
 from training.dataset import Augmentation, augmentation_side, augmented_views
 from training.preprocess import jpeg_reduction, load_rgb, resize_area
+from training.stream import image_stream
 
 __all__ = [
     "VIEWS_RULE",
@@ -52,8 +53,9 @@ __all__ = [
 ]
 
 
-#: Version of the views rule, part of the cache key: 1 augmented the full-size decode; 2 is the rule above.
-VIEWS_RULE = 2
+#: Version of the views rule, part of the cache key: 1 augmented the full-size decode; 2 is the rule above
+#: with numpy's draws; 3 the rule above with the page's random stream (training/stream.py).
+VIEWS_RULE = 3
 
 
 @dataclass(frozen=True)
@@ -124,7 +126,7 @@ def _views_for(path: str | Path, specs: Sequence[ViewSpec], digest: str) -> np.n
     plain, source = decode_for_views(path, replace(first, n_views=max(sp.n_views for sp in specs)))
     views = [resize_area(plain, first.size)[None]]
     for spec in specs:
-        rng = np.random.default_rng([spec.seed, int(digest[:16], 16)])
+        rng = image_stream(spec.seed, digest)
         views.append(
             augmented_views(
                 source, n=spec.n_views - 1, rng=rng, augmentation=spec.augmentation, size=spec.size

@@ -6,15 +6,17 @@ written as one compiled epoch (a ``tf.function`` looping over the mini-batches) 
 ``fit`` spends ~70 ms per epoch on per-step and per-epoch bookkeeping for a model this small, the loop
 below ~5 ms, so a head trains in about a second instead of half a minute.
 
-Randomness is explicit and local: the initial weights come from initialisers seeded by ``rng`` and the
-mini-batch order from ``rng``'s permutations, so the result depends on the features, the options and
-the seed only — not on what else ran in the process before (e.g. building another model), nor on the
-global seeds. TensorFlow's deterministic ops (:func:`training.train.seed_everything`) make it repeat bit
-for bit on one machine.
+Randomness is explicit and local, and the page's: the initial weights (Glorot uniform, zero biases) and
+every epoch's mini-batch order come from :func:`training.stream.head_stream` of the seed, the stream the
+page's trainer (static/js/train/head.js) draws them from. So the result depends on the features, the
+options and the seed only — not on what else ran in the process before, nor on the global seeds — and the
+page trains the same head from the same features. TensorFlow's deterministic ops
+(:func:`training.train.seed_everything`) make it repeat bit for bit on one machine.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from training.model import build_head, quiet_tensorflow
+from training.stream import batch_order, glorot_uniform, head_stream
 
 __all__ = ["HeadFit", "fit_head"]
 
@@ -71,7 +74,7 @@ def fit_head(
     val_x: np.ndarray | None,
     val_y: np.ndarray | None,
     settings: HeadFit,
-    rng: np.random.Generator,
+    seed: Sequence[int],
 ) -> tuple[Any, pd.DataFrame]:
     """Train a new head on feature vectors, stopping early; returns it with the best weights restored.
 
@@ -84,8 +87,9 @@ def fit_head(
     val_x, val_y : ndarray, shapes (m, F), (m,), or None
         Validation features and OD450 for early stopping; None (or m = 0): stop on the training loss.
     settings : HeadFit
-    rng : numpy.random.Generator
-        Source of the initial weights' seeds and of every epoch's mini-batch order.
+    seed : sequence of int
+        Seeds the head's stream (:func:`training.stream.head_stream`): its initial weights and every
+        epoch's mini-batch order. ``(seed,)`` for a model, ``(seed, fold)`` for a cross-validation fold.
 
     Returns
     -------
@@ -102,7 +106,17 @@ def fit_head(
             f"train_x and train_y must have the same n >= 1 rows; got {len(train_x)}, {len(train_y)}"
         )
     has_val = val_x is not None and val_y is not None and len(val_x) > 0
-    head = build_head(train_x.shape[1], units=settings.units, seed=int(rng.integers(2**31 - 1)))
+    stream = head_stream(*seed)
+    n_features = int(train_x.shape[1])
+    head = build_head(n_features, units=settings.units)
+    head.set_weights(
+        [
+            glorot_uniform(stream, n_features, settings.units),
+            np.zeros(settings.units, np.float32),
+            glorot_uniform(stream, settings.units, 1),
+            np.zeros(1, np.float32),
+        ]
+    )
     optimizer = keras.optimizers.Adam(settings.learning_rate)
     x = tf.constant(train_x, tf.float32)
     y = tf.constant(np.reshape(train_y, (-1, 1)), tf.float32)
@@ -114,7 +128,7 @@ def fit_head(
     rows: list[dict[str, float]] = []
     best, best_weights, waited = np.inf, head.get_weights(), 0
     for index in range(settings.epochs):
-        order = tf.constant(rng.permutation(len(train_x)).astype(np.int32))
+        order = tf.constant(batch_order(stream, len(train_x)).astype(np.int32))
         loss, val_loss = (float(v) for v in epoch(order))
         rows.append({"epoch": index, "loss": loss, **({"val_loss": val_loss} if has_val else {})})
         monitored = val_loss if has_val else loss

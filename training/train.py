@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -234,7 +235,7 @@ def train_head(
     val_y: np.ndarray | None,
     options: TrainOptions,
     *,
-    rng: np.random.Generator | None = None,
+    seed: Sequence[int] | None = None,
 ) -> tuple[Any, pd.DataFrame]:
     """Fit the Dense head on feature vectors (:func:`training.head.fit_head`).
 
@@ -247,16 +248,16 @@ def train_head(
     val_x, val_y : ndarray, shapes (m, F), (m,), or None
         Validation features (view 0 of the validation images) for early stopping; None: stop on the
         training loss.
-    rng : numpy.random.Generator, optional
-        Initial weights and mini-batch order; default ``numpy.random.default_rng(options.seed)``.
+    seed : sequence of int, optional
+        Seeds the head's initial weights and mini-batch order (:func:`training.stream.head_stream`);
+        default ``(options.seed,)``.
 
     Returns
     -------
     (keras.Model, DataFrame)
         The head (best validation weights restored) and the loss history per epoch.
     """
-    rng = rng if rng is not None else np.random.default_rng(options.seed)
-    return fit_head(train_x, train_y, val_x, val_y, options.head_fit(), rng)
+    return fit_head(train_x, train_y, val_x, val_y, options.head_fit(), seed or (options.seed,))
 
 
 def train_head_on_views(
@@ -266,7 +267,7 @@ def train_head_on_views(
     val_idx: np.ndarray,
     options: TrainOptions,
     *,
-    rng: np.random.Generator | None = None,
+    seed: Sequence[int] | None = None,
 ) -> tuple[Any, pd.DataFrame]:
     """Fit the head on cached views: every view of the training images, view 0 of the validation images.
 
@@ -277,7 +278,7 @@ def train_head_on_views(
         OD450.
     train_idx, val_idx : ndarray of int
         Rows of ``features`` to train on and to stop early on.
-    rng : numpy.random.Generator, optional
+    seed : sequence of int, optional
         See :func:`train_head`.
     """
     n_views = features.shape[1]
@@ -287,7 +288,7 @@ def train_head_on_views(
         features[val_idx, 0],
         y[val_idx],
         options,
-        rng=rng,
+        seed=seed,
     )
 
 

@@ -207,12 +207,9 @@ async function inspect({ file, ...options }) {
 async function describe({ file, nViews, seed, augmentation, ...options }) {
   if (!net) throw new Error('no model loaded in this worker');
   const t0 = performance.now();
-  const { input, size, width, height, stats, warnings, image } = await prepare(
-    file,
-    net.size,
-    decodeOptions(options),
-  );
-  const inputs = await imageViews(file, input, size, { nViews, seed, augmentation });
+  const decode = decodeOptions(options);
+  const { input, size, width, height, stats, warnings, image } = await prepare(file, net.size, decode);
+  const inputs = await imageViews(file, input, size, { nViews, seed, augmentation, decode });
   const features = await model.featuresBatch(net, inputs, inputs.length / input.length);
   const nFeatures = features.length / (inputs.length / input.length);
   return { features, nFeatures, stats, width, height, warnings, image, ms: performance.now() - t0 };

@@ -8,12 +8,13 @@ the reader grids and layouts the simulator writes beside them) are trained twice
 (b) in Chromium by the page's engine: the images' features in the scoring workers (features.js, the
     bundled backbone), then ``trainer.trainModel`` (cross-validation, the model, /api/evaluate).
 
-The series splits' random streams differ (random.js vs numpy), so the page is given the CLI's split
-(``roles``: the ``split`` of the run's config.json). The augmentation draws, the heads' initial weights and
-batch order differ too (two random streams); the test holds the two to r² within 0.02 and every test
-series' predicted IC50 within 0.05 log10. The r² agrees; the per-series IC50s do not, and cannot: one
-training run does not reproduce itself to 0.05 log10 per series when only the head's seed changes (see the
-xfail's reason, measured on these plates). The CLI's run is cached in ``.cache/e2e-agreement/<key>/``.
+The series splits are drawn by numpy in training and by random.js in the page, so the page is given the
+CLI's split (``roles``: the ``split`` of the run's config.json). Everything else random — each image's
+augmentation draws, the head's initial weights and its batch orders — comes from one stream on both sides
+(training/stream.py = random.js), so the two train the same head up to float rounding; the test holds them
+to r² within 0.02 and every test series' predicted IC50 within 0.05 log10. (Before the shared stream the
+head's seed alone moved a series' IC50 by up to 0.22 log10 on these plates, and the two sides differed by
+up to 0.23.) The CLI's run is cached in ``.cache/e2e-agreement/<key>/``.
 """
 
 from __future__ import annotations
@@ -224,22 +225,14 @@ def _page_ic50_differences(cli: CliRun, card: dict[str, Any]) -> dict[str, float
 def test_the_page_and_the_cli_agree_on_r2(runs: tuple[CliRun, dict[str, Any]]) -> None:
     cli, card = runs
     page_r2 = card["evaluation"]["test_r2"]
+    print(f"test r²: page {page_r2:.4f}, CLI {cli.r2:.4f}")
     assert abs(page_r2 - cli.r2) <= R2_TOLERANCE, f"r² page {page_r2:.4f}, CLI {cli.r2:.4f}"
     assert len(_page_ic50_differences(cli, card)) == N_TEST  # every test series has an IC50 on both sides
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="training is not reproducible to 0.05 log10 per series even against itself: on these plates and "
-    "this split the head's seed alone (same features, same split) moves a test series' predicted IC50 by "
-    "SD 0.04-0.15 log10 in training and 0.07-0.17 in the page (8 and 6 seeds; CLI seed 0 vs 1 differ by up "
-    "to 0.22); measured page - CLI per series +0.14, -0.08, +0.04, -0.23 (r2 0.921 vs 0.912). Seed means "
-    "differ by 0.00-0.11 log10 (<= 2.1 SE) when the page trains on training's own features, by 0.06-0.17 "
-    "(<= 2.5 SE) on its own; another augmentation seed moves training's means by <= 0.06 "
-    "(docs/train-in-browser.md, 'Speed, agreement and what is still missing').",
-)
 def test_the_page_and_the_cli_agree_on_every_test_series_ic50(runs: tuple[CliRun, dict[str, Any]]) -> None:
     cli, card = runs
     differences = _page_ic50_differences(cli, card)
     report = f"log10(page / CLI IC50) per test series {differences}"
+    print(report)
     assert max(abs(d) for d in differences.values()) <= IC50_LOG10_TOLERANCE, report

@@ -1,5 +1,7 @@
 """The training views of the page's trainer: the paper's augmentation applied as training applies it
-(static/js/train/augment.js vs training/dataset.py apply_draw), and the workers' 'features' message."""
+(static/js/train/augment.js vs training/dataset.py apply_draw), the same draws from the same stream
+(random.js vs training/stream.py), the same views of a file (views.js vs training/features.py image_views),
+and the workers' 'features' message."""
 
 from __future__ import annotations
 
@@ -16,7 +18,9 @@ from tests.e2e.conftest import MODEL_A, Fixture, Server
 from tests.e2e.test_train_head import call
 from tests.e2e.train_data import bundled_input_size, training_set
 from training.dataset import Draw, apply_draw
+from training.features import ViewSpec, image_views
 from training.preprocess import load_rgb, resize_area
+from training.stream import RandomStream, batch_order, glorot_uniform, head_stream, image_stream
 
 pytestmark = pytest.mark.e2e
 
@@ -81,6 +85,60 @@ def test_draws_are_seeded_and_within_the_papers_ranges(origin_page: Any):
         assert (
             low <= min(values) < low + 0.1 * (high - low) and high - 0.1 * (high - low) < max(values) < high
         )
+
+
+def test_the_page_draws_from_trainings_stream(origin_page: Any):
+    seeds = [[0], [7, 4000000000, 123], [-5, 2**31]]
+    got = call(
+        origin_page,
+        "random.js",
+        "return { draws: a[0].map((seed) => { const g = m.randomGenerator(...seed);"
+        "  return Array.from({length: 50}, () => g()); }),"
+        " head: (() => { const g = m.headRandom([2, 3]);"
+        "  const kernel = Array.from(m.glorotUniform(g, 40, 10));"
+        "  return { kernel, order: Array.from(m.batchOrder(g, 300)) };"
+        " })() };",
+        seeds,
+    )
+    for seed, draws in zip(seeds, got["draws"], strict=True):
+        assert draws == RandomStream(*seed).uniforms(50).tolist()
+    stream = head_stream(2, 3)
+    np.testing.assert_array_equal(
+        np.asarray(got["head"]["kernel"], np.float32), glorot_uniform(stream, 40, 10).ravel()
+    )
+    assert got["head"]["order"] == batch_order(stream, 300).tolist()
+
+
+def test_the_pages_views_of_a_file_are_trainings_views(origin_page: Any, fixture: Fixture):
+    """views.js imageViews and training's image_views: the same draws from the same image stream, the same
+    rule (a second reduced decode area-resized to the augmentation square, crops of it). Chromium's and
+    Pillow's JPEG decoders at 1/8 scale are bit-identical here (measured: max |Δ| 0), so only float rounding
+    is allowed."""
+    image = fixture.files[3]
+    n_views, seed = 5, 3
+    want = image_views(image, ViewSpec(n_views=n_views, size=SIZE, seed=seed))
+    got = call(
+        origin_page,
+        "views.js",
+        "const s = atob(a[0]); const bytes = new Uint8Array(s.length);"
+        "for (let i = 0; i < s.length; i++) bytes[i] = s.charCodeAt(i);"
+        "const file = new File([bytes], a[1], { type: 'image/jpeg' });"
+        "const view0 = new Float32Array(a[2] * a[2] * 3);"
+        "const views = await m.imageViews(file, view0, a[2], {nViews: a[3], seed: a[4]});"
+        "return Array.from(views.subarray(a[2] * a[2] * 3));",
+        base64.b64encode(image.read_bytes()).decode(),
+        image.name,
+        SIZE,
+        n_views,
+        seed,
+    )
+    got = np.asarray(got, np.float32).reshape(want[1:].shape)
+    difference = np.abs(got - want[1:])
+    print(f"page vs training views: mean |Δ| {difference.mean():.4f}, max {difference.max():.3f} grey levels")
+    assert difference.max() < 1e-3, (difference.mean(), difference.max())
+    other = image_views(image, ViewSpec(n_views=n_views, size=SIZE, seed=seed + 1))[1:]
+    assert np.abs(got - other).mean() > 1.0  # another seed draws other views
+    assert image_stream(seed, "00" * 32).random() != image_stream(seed + 1, "00" * 32).random()
 
 
 def test_the_workers_give_view_0_as_scoring_and_seeded_augmented_views(

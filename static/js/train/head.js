@@ -2,9 +2,11 @@
 // trains it: Dense(10, relu) → Dense(1) (Glorot-uniform kernels, zero biases), Adam (lr 1e-3, β 0.9/0.999,
 // ε 1e-7) on the mean squared error of OD450, batches of 32, at most 300 epochs, every view of the training
 // images, view 0 of the early-stopping images; stops after 30 epochs without a lower validation loss and ends
-// with the weights of the best epoch (tf_keras 2.19 EarlyStopping with restore_best_weights).
+// with the weights of the best epoch (tf_keras 2.19 EarlyStopping with restore_best_weights). The initial
+// weights and every epoch's batch order come from the head's random stream (random.js headRandom), the one
+// training/head.py draws them from: with the same seed and features both train the same head.
 // Uses the global `tf` (static/vendor/tf.min.js). No DOM.
-import { randomGenerator, shuffle } from './random.js';
+import { batchOrder, glorotUniform, headRandom } from './random.js';
 
 const tfjs = () => {
   if (!globalThis.tf) throw new Error('TF.js is not loaded (static/vendor/tf.min.js)');
@@ -33,14 +35,19 @@ export class TrainingCancelled extends Error {
 }
 
 /**
- * The untrained head: features (N, nFeatures) → Dense(units, relu) → Dense(1) = OD450.
+ * The untrained head: features (N, nFeatures) → Dense(units, relu) → Dense(1) = OD450, its kernels drawn
+ * from `random` (Glorot uniform, hidden kernel first, row-major; training/stream.py glorot_uniform), zero
+ * biases.
  *
  * @param {number} nFeatures  F, the backbone's pooled features (1280 for MobileNetV2)
- * @param {{units?: number, seed?: number}} [options]
+ * @param {{units?: number, seed?: number|number[]}} [options]
+ * @param {() => number} [random]  the head's stream (default headRandom(seed)); the caller goes on drawing
+ *   the batch orders from it
  */
-export function buildHead(nFeatures, { units = RECIPE.units, seed = RECIPE.seed } = {}) {
+export function buildHead(nFeatures, { units = RECIPE.units, seed = RECIPE.seed } = {}, random = null) {
   const tf = tfjs();
-  return tf.sequential({
+  const stream = random ?? headRandom(seed);
+  const model = tf.sequential({
     name: 'head',
     layers: [
       tf.layers.dense({
@@ -48,15 +55,22 @@ export function buildHead(nFeatures, { units = RECIPE.units, seed = RECIPE.seed 
         units,
         activation: 'relu',
         name: LAYERS.hidden,
-        kernelInitializer: tf.initializers.glorotUniform({ seed }),
+        kernelInitializer: 'zeros',
       }),
-      tf.layers.dense({
-        units: 1,
-        name: LAYERS.output,
-        kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }),
-      }),
+      tf.layers.dense({ units: 1, name: LAYERS.output, kernelInitializer: 'zeros' }),
     ],
   });
+  const hidden = glorotUniform(stream, nFeatures, units);
+  const output = glorotUniform(stream, units, 1);
+  tf.tidy(() =>
+    model.setWeights([
+      tf.tensor2d(hidden, [nFeatures, units]),
+      tf.zeros([units]),
+      tf.tensor2d(output, [units, 1]),
+      tf.zeros([1]),
+    ]),
+  );
+  return model;
 }
 
 /** Mean squared error of the head on (x (n, F), y (n,)) tensors, a number. */
@@ -86,14 +100,13 @@ export async function trainHead(data, recipe = {}, { onEpoch, signal } = {}) {
     throw new RangeError(`x must hold ${n} rows of ${nFeatures} features; got ${data.x.length} values`);
   }
   const hasVal = data.valX && data.valY && data.valY.length > 0;
-  const model = buildHead(nFeatures, r);
+  const random = headRandom(r.seed);
+  const model = buildHead(nFeatures, r, random);
   const optimizer = tf.train.adam(r.learningRate, 0.9, 0.999, 1e-7);
   const x = tf.tensor2d(data.x, [n, nFeatures]);
   const y = tf.tensor1d(data.y);
   const valX = hasVal ? tf.tensor2d(data.valX, [data.valY.length, nFeatures]) : null;
   const valY = hasVal ? tf.tensor1d(data.valY) : null;
-  const random = randomGenerator(r.seed, 1);
-  const order = Array.from({ length: n }, (_, i) => i);
   const history = [];
   let best = Infinity;
   let bestEpoch = -1;
@@ -103,10 +116,10 @@ export async function trainHead(data, recipe = {}, { onEpoch, signal } = {}) {
   try {
     for (let epoch = 0; epoch < r.epochs; epoch++) {
       if (signal?.aborted) throw new TrainingCancelled();
-      shuffle(order, random);
+      const order = batchOrder(random, n);
       let sum = 0;
       for (let start = 0; start < n; start += r.batchSize) {
-        const rows = order.slice(start, start + r.batchSize);
+        const rows = order.subarray(start, start + r.batchSize);
         const loss = tf.tidy(() => {
           const index = tf.tensor1d(rows, 'int32');
           const xb = tf.gather(x, index);

@@ -102,7 +102,13 @@ export async function trainModel({ computed, images, about }, options = {}, { on
       const split = foldSplit(images, plan.folds, f, { nVal, seed });
       const progress = (e) =>
         onProgress?.({ stage: 'cross-validation', fold: f + 1, folds: plan.folds.length, ...e });
-      const run = await trainOnSplit(data, split, recipe, { onEpoch: progress, signal });
+      // fold f's head has its own stream, [seed, f], as in training/cv.py
+      const run = await trainOnSplit(
+        data,
+        split,
+        { ...recipe, seed: [seed, f] },
+        { onEpoch: progress, signal },
+      );
       run.model.dispose();
       run.test.forEach((i, j) => {
         predicted[i] = run.predicted[j];

@@ -1,10 +1,15 @@
-// The model inputs of one training image, as training/features.py makes them (image_views): view 0 is the
-// image exactly as the page scores it (decoded at the reduced JPEG scale, area-resized: the caller passes
-// it in), views 1… are random augmentations of the full-size decode (augment.js), each area-resized. An
-// image's draws are seeded by (seed, its content's SHA-256), so its views depend neither on the order nor
-// on the rest of the data. No DOM (runs in a Web Worker), no TF.js.
+// The model inputs of one training image, as training/features.py makes them (image_views, the views rule
+// of training/dataset.py): view 0 is the image exactly as the page scores it (decoded at the reduced JPEG
+// scale, area-resized: the caller passes it in); views 1… are random augmentations cut from a second decode
+// at the reduced scale for augmentationSide(size, 0.7) px (229 px for 160), area-resized once to that
+// square: each view is a size-px crop of it (70 % of each side), turned, flipped and colour-jittered.
+// An image's draws come from the stream seeded by (seed, its content's SHA-256) — the stream training draws
+// the same image's views from (training/stream.py image_stream) — so its views depend neither on the order
+// nor on the rest of the data, and equal training's up to the decoders. No DOM (runs in a Web Worker), no
+// TF.js.
 import { decodeImage } from '../decode.js';
-import { AUGMENTATION, augmentedView, drawAugmentation, imagePalette } from './augment.js';
+import { resizeArea } from '../preprocess.js';
+import { AUGMENTATION, augmentationSide, augmentedView, drawAugmentation, pixelPalette } from './augment.js';
 import { randomGenerator } from './random.js';
 
 /** Views per image for training (training/config.py N_VIEWS: view 0 plain + 7 augmented; ours). */
@@ -22,21 +27,29 @@ export async function imageRandom(file, seed) {
  * @param {Blob} file
  * @param {Float32Array} view0  (size, size, 3): the image as the page scores it (worker.js prepare)
  * @param {number} size  model input side (px)
- * @param {{nViews?: number, seed?: number, augmentation?: object}} [options]
+ * @param {{nViews?: number, seed?: number, augmentation?: object, decode?: object}} [options]  decode: the
+ *   decode options view 0 was decoded with (plane, channel, window: decode.js)
  * @returns {Promise<Float32Array>}  (nViews, size, size, 3) float32 0–255
  */
-export async function imageViews(file, view0, size, { nViews = N_VIEWS, seed = 0, augmentation } = {}) {
+export async function imageViews(
+  file,
+  view0,
+  size,
+  { nViews = N_VIEWS, seed = 0, augmentation, decode = {} } = {},
+) {
   if (!(Number.isInteger(nViews) && nViews >= 1)) throw new RangeError(`nViews must be >= 1; got ${nViews}`);
   const plane = size * size * 3;
   const inputs = new Float32Array(nViews * plane);
   inputs.set(view0, 0);
   if (nViews === 1) return inputs;
-  const full = await decodeImage(file); // the whole image: crops and turns need every pixel
-  const palette = imagePalette(full.pixels, full.height, full.width, { order: full.order });
+  const aug = augmentation ?? AUGMENTATION;
+  const side = augmentationSide(size, aug.cropFraction);
+  const source = await decodeImage(file, { ...decode, reduceFor: side, grey: false });
+  const square = resizeArea(source.pixels, source.height, source.width, 4, side, side, source.order);
+  const palette = pixelPalette(square, side, side);
   const random = await imageRandom(file, seed);
   for (let v = 1; v < nViews; v++) {
-    const draw = drawAugmentation(random, augmentation ?? AUGMENTATION);
-    inputs.set(augmentedView(palette, draw, size), v * plane);
+    inputs.set(augmentedView(palette, drawAugmentation(random, aug), size), v * plane);
   }
   return inputs;
 }
