@@ -5,9 +5,10 @@ decides a trained head from this one generator: the augmentation draws of each i
 weights and each epoch's mini-batch order. With the same seed, features and recipe, the two then train the
 same head up to float rounding — which is what lets a model trained in the page be reproduced by the CLI
 (issue 15: r² within 0.02 and every test series' IC50 within 0.05 log10; on the agreement test's plates
-another seed moves an IC50 by up to 0.2 log10, while rounding-level differences in the features move it by
-< 0.02). numpy's generators are not used for these draws because a browser cannot reproduce them; the
-series splits, which the page can be given, still use numpy.
+another seed moves a series' IC50 by up to 0.08–0.22 log10, while noise of up to 3 % of the features' SD
+moves it by at most 0.024: benchmarks/head_sensitivity.py). numpy's generators are not used for these
+draws because a browser cannot reproduce them; the series splits, which the page can be given, still use
+numpy.
 
 The generator is mulberry32 (32-bit state, period 2³²; plenty for a few thousand draws per image or head):
 the state advances by 0x6D2B79F5 per draw and each output is a 32-bit hash of the state, so a block of
