@@ -6,7 +6,7 @@
 // the model input's size). The colour steps run on a palette (imagePalette: an 8-bit image's distinct
 // colours; pixelPalette: every pixel of a float image). Given the same draw, the pixels equal training's
 // (float32 steps emulated with Math.fround; tests/e2e/test_train_views.py); the draws come from random.js,
-// not numpy.
+// the stream training/stream.py draws the same numbers from.
 // Pure functions on typed arrays: no DOM, no TF.js.
 import { resizeArea } from '../preprocess.js';
 import { randomInteger, uniform } from './random.js';
