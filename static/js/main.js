@@ -123,16 +123,21 @@ async function fitStale() {
     curve.fitError = null;
     if (job) jobs.push({ curve, ...job });
   }
+  // The request goes out first: the server fits while this thread redraws (a full redraw takes tens of ms).
+  const fitting = jobs.length
+    ? api.fitCurves(
+        jobs.map((j) => j.request),
+        options,
+      )
+    : null;
+  fitting?.catch(() => {}); // awaited below
   refreshTimeCourse(state, () => view.render()).catch((err) => fail('The time course failed', err));
-  if (!jobs.length) return view.render();
+  if (!fitting) return view.render();
   if (jobs.some((j) => j.curve === active())) ui.renderFitStatus({ kind: 'busy', text: 'Fitting…' });
   let results = null;
   let error = null;
   try {
-    results = await api.fitCurves(
-      jobs.map((j) => j.request),
-      options,
-    );
+    results = await fitting;
   } catch (err) {
     error = err;
     console.error('fit failed', err);

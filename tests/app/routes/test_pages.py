@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -11,6 +14,7 @@ from fastapi.testclient import TestClient
 from app.config import Settings
 from app.main import create_app
 
+ROOT = Path(__file__).resolve().parents[3]
 LIMIT_KEYS = {
     "max_curves", "max_points_per_curve", "max_wells_per_report", "max_label_length", "max_well_id_length",
     "max_flags_per_well", "max_notes_per_curve", "max_body_bytes", "max_time_points",
@@ -86,3 +90,28 @@ def test_limits_are_documented(client: TestClient) -> None:
     schema = doc["paths"]["/api/limits"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
     assert schema == {"$ref": "#/components/schemas/Limits"}
     assert set(doc["components"]["schemas"]["Limits"]["properties"]) == LIMIT_KEYS
+
+
+def test_the_page_warms_the_fitter_after_answering(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.routes import pages
+
+    warmed: list[Settings] = []
+    monkeypatch.setattr(pages, "warm_fitter", warmed.append)
+    assert client.get("/").status_code == 200
+    assert len(warmed) == 1 and isinstance(warmed[0], Settings)  # a background task after the response
+
+
+def test_warming_loads_what_the_first_fit_would_wait_for() -> None:
+    """In a fresh process: the lazily imported statistics are not loaded at start-up, and are after it."""
+    code = (
+        "import sys\n"
+        "from app.analysis.warm import warm_fitter\n"
+        "from app.config import Settings\n"
+        "assert 'scipy.stats' not in sys.modules, 'imported at start-up'\n"
+        "warm_fitter(Settings())\n"
+        "assert 'scipy.stats' in sys.modules\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
