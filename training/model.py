@@ -225,21 +225,18 @@ def is_float16_exact(backbone: Any) -> bool:
     return bool(pairs)
 
 
-def build_head(n_features: int, *, units: int = config.HEAD_UNITS, seed: int | None = None) -> Any:
+def build_head(n_features: int, *, units: int = config.HEAD_UNITS) -> Any:
     """The trainable head alone, for training on cached features: ``(N, F)`` → Dense(units, relu) → Dense(1).
 
     Its layers carry the same names as in :func:`build_model`, so :func:`copy_head_weights` can move them.
-    ``seed`` (0 … 2³¹ − 2) fixes the initial weights (Glorot uniform, as Keras' default) whatever the
-    global random state; None draws them from it.
+    Its initial weights are Keras' defaults; the callers set their own (:func:`training.head.fit_head` draws
+    them from the stream the page shares, :func:`training.stream.head_stream`).
     """
     import tf_keras as keras
 
-    def glorot(offset: int) -> Any:
-        return keras.initializers.GlorotUniform(seed=None if seed is None else seed + offset)
-
     inputs = keras.Input(shape=(n_features,), name=FEATURES_LAYER)
-    hidden = keras.layers.Dense(units, activation="relu", kernel_initializer=glorot(0), name=_HIDDEN_LAYER)
-    outputs = keras.layers.Dense(1, kernel_initializer=glorot(1), name=OUTPUT_LAYER)
+    hidden = keras.layers.Dense(units, activation="relu", name=_HIDDEN_LAYER)
+    outputs = keras.layers.Dense(1, name=OUTPUT_LAYER)
     return keras.Model(inputs, outputs(hidden(inputs)), name="head")
 
 

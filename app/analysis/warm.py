@@ -23,6 +23,13 @@ _RESPONSES = [1.5 / (1.0 + c) + 0.1 + (0.01 if i % 3 else -0.01) for i, c in enu
 def warm_fitter(settings: Settings) -> None:
     """Fit one small curve with every analysis the page asks for (metrics, IC_x, QC, outliers, per well)."""
     curve = CurveIn(label="warm-up", concentrations_um=_CONCENTRATIONS_UM, responses=_RESPONSES)
-    asks = {"ic_percents": [50], "metrics": True, "outliers": True, "qc": True, "per_well": True}
-    request = FitRequest(curves=[curve], curve_points=100, **asks)
+    request = FitRequest(
+        curves=[curve],
+        curve_points=100,
+        ic_percents=[50],
+        metrics=True,
+        outliers=True,
+        qc=True,
+        per_well=True,
+    )
     fit_response(request, settings)
