@@ -40,7 +40,15 @@ from training.predict import load_inputs, predict_inputs
 from training.runs import load_datasets, load_run, package_versions
 from training.tables import allogenic_matrix, score_predictions
 
-__all__ = ["SCHEMA", "Evaluation", "PairResult", "TestImageCache", "evaluate_runs", "held_out_series"]
+__all__ = [
+    "SCHEMA",
+    "Evaluation",
+    "PairResult",
+    "TestImageCache",
+    "evaluate_runs",
+    "held_out_series",
+    "inputs_and_features",
+]
 
 SCHEMA = "nostain.evaluation/1"
 
@@ -137,18 +145,27 @@ def held_out_series(
     return test
 
 
-def _predict_test_images(
-    model: Any, frame: pd.DataFrame, cache: TestImageCache, *, workers: int
+def inputs_and_features(
+    model: Any, paths: Sequence[str | Path], cache: TestImageCache, *, workers: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """OD450 ``(n,)`` and features ``(n, F)`` of the frame's images: decoded and run through the backbone
-    once per backbone (shared via ``cache``), then through this model's head."""
-    key = (tuple(frame["path"].astype(str)), int(model.input_shape[1]))
+    """Model inputs ``(n, S, S, 3)`` (0–255) and pooled backbone features ``(n, F)`` of the images at
+    ``paths``: decoded once per input size and run through the backbone once per backbone (kept in
+    ``cache`` for every later model on the same backbone)."""
+    key = (tuple(str(p) for p in paths), int(model.input_shape[1]))
     if key not in cache.inputs:
-        cache.inputs[key] = load_inputs(list(frame["path"]), key[1], workers=workers)
+        cache.inputs[key] = load_inputs(list(paths), key[1], workers=workers)
     feature_key = (*key, backbone_fingerprint(feature_extractor(model)))
     if feature_key not in cache.features:
         cache.features[feature_key] = predict_inputs(model, cache.inputs[key])[1]
-    features = cache.features[feature_key]
+    return cache.inputs[key], cache.features[feature_key]
+
+
+def _predict_test_images(
+    model: Any, frame: pd.DataFrame, cache: TestImageCache, *, workers: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """OD450 ``(n,)`` and features ``(n, F)`` of the frame's images (:func:`inputs_and_features`), the
+    OD450 from this model's head."""
+    _, features = inputs_and_features(model, list(frame["path"]), cache, workers=workers)
     od = np.asarray(head_of(model).predict_on_batch(features), dtype=np.float32)[:, 0]
     return od, features
 

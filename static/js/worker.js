@@ -105,8 +105,9 @@ async function load({ backend, wasmPath, model: spec }) {
 /** The decoding options of a message (see the protocol above). */
 const decodeOptions = ({ plane = null, channel = null, window = null }) => ({ plane, channel, window });
 
-/** Decode, check, resize and describe one image for a `size`-px model: everything but the inference. */
-async function prepare(file, size, options) {
+/** Decode, check, resize and describe one image for a `size`-px model: everything but the inference.
+ * `decoded`: decodeImage's result (the training views reuse it), kept only when asked for. */
+async function prepare(file, size, options, { keepDecoded = false } = {}) {
   const t0 = performance.now();
   const decoded = await decodeImage(file, { reduceFor: size, grey: true, ...options });
   const { pixels, order, width, height, imageWidth, imageHeight, format, warnings, image } = decoded;
@@ -127,6 +128,7 @@ async function prepare(file, size, options) {
     stats: imageStats(input, size, size),
     thumbnail: thumbnail(input, size, imageWidth, imageHeight),
     timings: { start: t0, decode_ms: t1 - t0, resize_ms: t2 - t1, ready: performance.now() },
+    decoded: keepDecoded ? decoded : null,
   };
 }
 
@@ -143,7 +145,7 @@ function score(file, options) {
     const { od450, features } = await model.predict(net, prepared.input);
     const t4 = performance.now();
     if (!Number.isFinite(od450)) throw new Error(`the model returned a non-finite OD450 (${od450})`);
-    const { input, size, timings, ...result } = prepared;
+    const { input, size, timings, decoded: _decoded, ...result } = prepared;
     const scale = pixelSizeWarning(
       result.image?.pixel_size?.x_um ?? null,
       result.width,
@@ -208,8 +210,9 @@ async function describe({ file, nViews, seed, augmentation, ...options }) {
   if (!net) throw new Error('no model loaded in this worker');
   const t0 = performance.now();
   const decode = decodeOptions(options);
-  const { input, size, width, height, stats, warnings, image } = await prepare(file, net.size, decode);
-  const inputs = await imageViews(file, input, size, { nViews, seed, augmentation, decode });
+  const prepared = await prepare(file, net.size, decode, { keepDecoded: true });
+  const { input, size, width, height, stats, warnings, image, decoded } = prepared;
+  const inputs = await imageViews(file, input, size, { nViews, seed, augmentation, decode, decoded });
   const features = await model.featuresBatch(net, inputs, inputs.length / input.length);
   const nFeatures = features.length / (inputs.length / input.length);
   return { features, nFeatures, stats, width, height, warnings, image, ms: performance.now() - t0 };

@@ -13,13 +13,14 @@ from typing import Any
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from tests.e2e.conftest import MODEL_A, Fixture, Server
 from tests.e2e.test_train_head import call
 from tests.e2e.train_data import bundled_input_size, training_set
-from training.dataset import Draw, apply_draw
+from training.dataset import Augmentation, Draw, apply_draw, augmentation_side
 from training.features import ViewSpec, image_views
-from training.preprocess import load_rgb, resize_area
+from training.preprocess import jpeg_reduction, load_rgb, resize_area
 from training.stream import RandomStream, batch_order, glorot_uniform, head_stream, image_stream
 
 pytestmark = pytest.mark.e2e
@@ -115,7 +116,9 @@ def test_the_pages_views_of_a_file_are_trainings_views(origin_page: Any, fixture
     Pillow's JPEG decoders at 1/8 scale are bit-identical here (measured: max |Δ| 0), so only float rounding
     is allowed."""
     image = fixture.files[3]
-    n_views, seed = 5, 3
+    side = augmentation_side(SIZE, Augmentation().crop_fraction)
+    assert jpeg_reduction(*Image.open(image).size, SIZE) == jpeg_reduction(*Image.open(image).size, side)
+    n_views, seed = 5, 3  # one JPEG scale for both sides: the page reuses view 0's decode (as training)
     want = image_views(image, ViewSpec(n_views=n_views, size=SIZE, seed=seed))
     got = call(
         origin_page,
@@ -125,6 +128,10 @@ def test_the_pages_views_of_a_file_are_trainings_views(origin_page: Any, fixture
         "const file = new File([bytes], a[1], { type: 'image/jpeg' });"
         "const view0 = new Float32Array(a[2] * a[2] * 3);"
         "const views = await m.imageViews(file, view0, a[2], {nViews: a[3], seed: a[4]});"
+        "const d = await import('/static/js/decode.js');"  # view 0's decode, as worker.js hands it on
+        "const decoded = await d.decodeImage(file, {reduceFor: a[2], grey: true});"
+        "const reused = await m.imageViews(file, view0, a[2], {nViews: a[3], seed: a[4], decoded});"
+        "if (reused.some((x, i) => x !== views[i])) throw new Error('views from the reused decode differ');"
         "return Array.from(views.subarray(a[2] * a[2] * 3));",
         base64.b64encode(image.read_bytes()).decode(),
         image.name,

@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import replace
-from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +17,7 @@ from tqdm import tqdm
 
 from training import __version__
 from training.manifest import MANIFEST_NAME, load_manifest, write_manifest
+from training.processes import clean_context
 from training.simulate.contact_sheet import contact_sheet
 from training.simulate.labels import simulate_labels
 from training.simulate.labfiles import write_lab_files
@@ -220,11 +220,9 @@ def _run_jobs(jobs: list, *, workers: int, progress: bool) -> None:
                 _render_job(job)
                 bar.update(1)
             return
-        # forkserver where the platform has it: workers start from a clean server process, never from a
-        # fork of a caller that may hold TensorFlow's or a browser driver's threads (forking those crashes).
-        # Like any multiprocessing code, a script calling this with workers > 1 needs a __main__ guard.
-        method = "forkserver" if "forkserver" in get_all_start_methods() else "spawn"
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context(method)) as pool:
+        # Workers start clean (training/processes.py), never as a fork of a caller that may hold
+        # TensorFlow's or a browser driver's threads.
+        with ProcessPoolExecutor(max_workers=workers, mp_context=clean_context()) as pool:
             for future in as_completed([pool.submit(_render_job, job) for job in jobs]):
                 future.result()
                 bar.update(1)

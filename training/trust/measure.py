@@ -15,7 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from training.predict import load_inputs, predict_inputs
+from training.evaluate import TestImageCache, inputs_and_features
+from training.features import backbone_fingerprint
+from training.model import feature_extractor
+from training.predict import predict_inputs
 from training.runs import load_datasets, load_run
 from training.trust.ood import image_stats, is_brightfield, ood_scores
 
@@ -128,6 +131,7 @@ def measure_flags(
     *,
     seed: int = 0,
     workers: int = 2,
+    cache: TestImageCache | None = None,
 ) -> str:
     """Score every run's test series of every cell line, and non-microscopy images, with every exported card.
 
@@ -136,6 +140,8 @@ def measure_flags(
     runs : run folders (``model.h5`` + ``config.json``), one per model, named like the card's ``name``
     datasets : dataset folders (manifest.csv), one per cell line
     models_dir : folder of exported models (``<id>/card.json`` with an ``ood`` block)
+    cache : the test images and backbone features an evaluation of the same runs already computed
+        (:class:`training.evaluate.TestImageCache`; default: computed here, the backbone once per backbone)
 
     Returns
     -------
@@ -152,14 +158,25 @@ def measure_flags(
     size = int(next(iter(loaded.values()))[0].input_shape[1])
     lines = sorted(manifest["cell_line"].unique())
     is_test = {line: (manifest["cell_line"] == line) & manifest["series"].isin(test_series) for line in lines}
-    inputs_by_row = {
-        line: load_inputs(list(manifest[is_test[line]]["path"]), size, workers=workers) for line in lines
-    }
+    cache = cache if cache is not None else TestImageCache()
+    test_paths = {line: list(manifest[is_test[line]]["path"]) for line in lines}
     fakes = non_microscopy_images(size, np.random.default_rng(seed))
     flagged: dict[tuple[str, str], float] = {}
-    for row, inputs in [*inputs_by_row.items(), *fakes.items()]:
-        for m in models:
-            _, feats = predict_inputs(loaded[m][0], inputs)
+    for row, paths in test_paths.items():
+        for m in models:  # decoded once; the backbone runs once per backbone (the cache's key)
+            inputs, feats = inputs_and_features(loaded[m][0], paths, cache, workers=workers)
+            flagged[(row, m)] = float(flag_wells(cards[m]["ood"], feats, inputs, rivals[m]).mean())
+    # The made-up images: all kinds in one pass per backbone (their features do not depend on the head).
+    made_up = np.concatenate(list(fakes.values()))
+    by_backbone: dict[str, np.ndarray] = {}
+    for m in models:
+        fingerprint = backbone_fingerprint(feature_extractor(loaded[m][0]))
+        if fingerprint not in by_backbone:
+            by_backbone[fingerprint] = predict_inputs(loaded[m][0], made_up)[1]
+        start = 0
+        for row, inputs in fakes.items():
+            feats = by_backbone[fingerprint][start : start + len(inputs)]
+            start += len(inputs)
             flagged[(row, m)] = float(flag_wells(cards[m]["ood"], feats, inputs, rivals[m]).mean())
     n_test = {line: int(is_test[line].sum()) for line in lines}
     return (

@@ -8,6 +8,7 @@
 // nor on the rest of the data, and equal training's up to the decoders. No DOM (runs in a Web Worker), no
 // TF.js.
 import { decodeImage } from '../decode.js';
+import { jpegFrameSize, jpegReduction } from '../jpeg.js';
 import { resizeArea } from '../preprocess.js';
 import { AUGMENTATION, augmentationSide, augmentedView, drawAugmentation, pixelPalette } from './augment.js';
 import { randomGenerator } from './random.js';
@@ -15,10 +16,28 @@ import { randomGenerator } from './random.js';
 /** Views per image for training (training/config.py N_VIEWS: view 0 plain + 7 augmented; ours). */
 export const N_VIEWS = 8;
 
-/** The random generator of one image's draws: seeded by `seed` and the first 64 bits of its SHA-256. */
-export async function imageRandom(file, seed) {
-  const digest = new Uint32Array(await crypto.subtle.digest('SHA-256', await file.arrayBuffer()));
+/** The random generator of one image's draws: seeded by `seed` and the first 64 bits of its file's SHA-256. */
+async function imageRandom(bytes, seed) {
+  const digest = new Uint32Array(await crypto.subtle.digest('SHA-256', bytes));
   return randomGenerator(seed, digest[0], digest[1]);
+}
+
+/**
+ * The decode the augmented views are cut from (training/features.py decode_for_views): view 0's own decode
+ * where it is the same — RGBA (not one byte per pixel) and, for a JPEG, the same DCT scale for both sides
+ * (other formats are decoded in full either way) — else a second decode at the reduced scale for `side`.
+ */
+async function viewsSource(file, bytes, decoded, size, side, decode) {
+  if (decoded && decoded.order !== 'GREY') {
+    if (decoded.format !== 'jpeg') return decoded;
+    const frame = jpegFrameSize(bytes);
+    if (
+      frame &&
+      jpegReduction(frame.width, frame.height, size) === jpegReduction(frame.width, frame.height, side)
+    )
+      return decoded;
+  }
+  return decodeImage(file, { ...decode, reduceFor: side, grey: false });
 }
 
 /**
@@ -27,15 +46,16 @@ export async function imageRandom(file, seed) {
  * @param {Blob} file
  * @param {Float32Array} view0  (size, size, 3): the image as the page scores it (worker.js prepare)
  * @param {number} size  model input side (px)
- * @param {{nViews?: number, seed?: number, augmentation?: object, decode?: object}} [options]  decode: the
- *   decode options view 0 was decoded with (plane, channel, window: decode.js)
+ * @param {{nViews?: number, seed?: number, augmentation?: object, decode?: object, decoded?: object}}
+ *   [options]  decode: the decode options view 0 was decoded with (plane, channel, window: decode.js);
+ *   decoded: view 0's decodeImage result, reused for the augmented views where the rule decodes the same
  * @returns {Promise<Float32Array>}  (nViews, size, size, 3) float32 0–255
  */
 export async function imageViews(
   file,
   view0,
   size,
-  { nViews = N_VIEWS, seed = 0, augmentation, decode = {} } = {},
+  { nViews = N_VIEWS, seed = 0, augmentation, decode = {}, decoded = null } = {},
 ) {
   if (!(Number.isInteger(nViews) && nViews >= 1)) throw new RangeError(`nViews must be >= 1; got ${nViews}`);
   const plane = size * size * 3;
@@ -44,10 +64,11 @@ export async function imageViews(
   if (nViews === 1) return inputs;
   const aug = augmentation ?? AUGMENTATION;
   const side = augmentationSide(size, aug.cropFraction);
-  const source = await decodeImage(file, { ...decode, reduceFor: side, grey: false });
+  const bytes = await file.arrayBuffer();
+  const source = await viewsSource(file, new Uint8Array(bytes), decoded, size, side, decode);
   const square = resizeArea(source.pixels, source.height, source.width, 4, side, side, source.order);
   const palette = pixelPalette(square, side, side);
-  const random = await imageRandom(file, seed);
+  const random = await imageRandom(bytes, seed);
   for (let v = 1; v < nViews; v++) {
     inputs.set(augmentedView(palette, drawAugmentation(random, aug), size), v * plane);
   }
