@@ -87,7 +87,9 @@ class StageTimes:
 
     ``cpu`` holds the CPU seconds of this process (all its threads: TensorFlow's, the decoding pool's) per
     step, which a busy machine inflates less than the wall time; the simulator's worker processes are not
-    in it.
+    in it. Steps that overlap (a simulation running beside the previous cell line's features) each count
+    the whole process's CPU; the seeds trained in the worker process count that process's CPU, and the
+    occlusion maps (drawn in a worker process) have no CPU entry.
     """
 
     stages: dict[str, float] = field(default_factory=dict)
