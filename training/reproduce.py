@@ -257,6 +257,13 @@ def _export(
     )
 
 
+def _frozen_backbone(options: TrainOptions) -> tuple[Any, str]:
+    """The frozen backbone every head is trained on, built the same way in every process that trains one
+    (seeded first: with ``--weights none`` its weights are drawn)."""
+    seed_everything(options.seed)
+    return options.build_backbone()
+
+
 def _datasets_and_features(
     pending: list[Future[Path]],
     work: Path,
@@ -268,10 +275,7 @@ def _datasets_and_features(
     """Each cell line's dataset as its simulation finishes, and (frozen backbone) its features for every
     seed, computed while the next cell line renders: the feature step leaves part of a core idle, which
     the simulator's workers take. Returns the dataset folders and the backbone (None with ``fine_tune``)."""
-    backbone = None
-    if not options.fine_tune:
-        seed_everything(options.seed)
-        backbone = options.build_backbone()
+    backbone = None if options.fine_tune else _frozen_backbone(options)
     datasets = []
     try:
         for future in pending:
@@ -325,8 +329,7 @@ def _seeds_apart(
 ) -> tuple[dict[int, dict[str, Any]], StageTimes]:
     """:func:`_train_over_seeds` in a worker process: the same backbone, built the same way, then these seeds
     (each seed's training sets its own random state, so where it runs does not change its model)."""
-    seed_everything(options.seed)
-    backbone = options.build_backbone()
+    backbone = _frozen_backbone(options)
     times = StageTimes()
     per_seed = _train_over_seeds(
         chosen, datasets, work, options, times, seeds=seeds, cache=TestImageCache(), backbone=backbone
