@@ -26,6 +26,7 @@ export async function refreshTimeCourse(state, render) {
   if (key === state.timeCourse?.key) return;
   if (!request) {
     const timed = reads.some((c) => c.readTimeH !== null);
+    if (!timed && state.timeCourse === null) return; // no time course before or now: nothing to redraw
     state.timeCourse = timed ? { key, course: null, status: NEEDS } : null;
     render();
     return;
