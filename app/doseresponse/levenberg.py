@@ -13,6 +13,7 @@ from app.doseresponse.objective import (
     residuals_and_jacobian,
     step_is_taken,
 )
+from app.doseresponse.rows import row_any
 from app.doseresponse.stack import PaddedCurves
 from app.doseresponse.start import plausibility_box
 
@@ -63,7 +64,7 @@ def lm_batch(
         st.cost[take] = cost_new[take]
         finished = (at_min | stalled | (st.cost == 0.0)) & running
         st.converged |= finished
-        lost = np.any((st.theta < st.lower) | (st.theta > st.upper), axis=1)
+        lost = row_any((st.theta < st.lower) | (st.theta > st.upper))
         running &= ~(finished | lost)
     active.store()
     return theta, converged

@@ -9,6 +9,7 @@ from app.doseresponse.levenberg import lm_batch
 from app.doseresponse.model import HILL, residual_curvature
 from app.doseresponse.multistart import multistart
 from app.doseresponse.objective import normal_equations, residual_sum_of_squares, residuals_and_jacobian
+from app.doseresponse.rows import row_all, row_max
 from app.doseresponse.stack import PaddedCurves
 from app.doseresponse.start import HILL_MIN, plausibility_box
 
@@ -17,7 +18,7 @@ __all__ = ["fit_batch", "newton_polish"]
 
 def _inside_box(theta: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """Whether each ``theta`` (n_curves, 4) lies in the box ``lo``, ``hi`` with |hill| ≥ HILL_MIN."""
-    return np.all((theta >= lo) & (theta <= hi), axis=1) & (np.abs(theta[:, HILL]) >= HILL_MIN)
+    return row_all((theta >= lo) & (theta <= hi)) & (np.abs(theta[:, HILL]) >= HILL_MIN)
 
 
 def _acceptable(stack: PaddedCurves, theta: np.ndarray, rss: np.ndarray) -> np.ndarray:
@@ -28,7 +29,7 @@ def _acceptable(stack: PaddedCurves, theta: np.ndarray, rss: np.ndarray) -> np.n
     result does not depend on which first attempt (single or batched) was made.
     """
     lo, hi = plausibility_box(stack)
-    finite = np.all(np.isfinite(theta), axis=1) & np.isfinite(rss)
+    finite = row_all(np.isfinite(theta)) & np.isfinite(rss)
     inside = _inside_box(theta, lo, hi)
     return finite & inside & (flat_line_test(stack, rss).p_value < P_NO_EFFECT)
 
@@ -47,7 +48,7 @@ def newton_polish(stack: PaddedCurves, theta: np.ndarray, *, max_iter: int = 8) 
     free = stack.free
     both = free[:, :, None] & free[:, None, :]
     cost = residual_sum_of_squares(stack, theta)
-    active = np.all(np.isfinite(theta), axis=1) & np.isfinite(cost)
+    active = row_all(np.isfinite(theta)) & np.isfinite(cost)
     for _ in range(max_iter):
         act = np.flatnonzero(active)
         if act.size == 0:
@@ -69,7 +70,7 @@ def newton_polish(stack: PaddedCurves, theta: np.ndarray, *, max_iter: int = 8) 
         ok &= np.isfinite(cost_new) & (cost_new <= cost[act] * (1.0 + 1e-12))
         theta[act[ok]] = new[ok]
         cost[act[ok]] = cost_new[ok]
-        small = np.max(np.abs(step) / (np.abs(th) + 1.0), axis=1) <= 1e-14
+        small = row_max(np.abs(step) / (np.abs(th) + 1.0)) <= 1e-14
         active[act[~ok | small]] = False
     return theta
 

@@ -12,6 +12,7 @@ from app.doseresponse.objective import (
     normal_equations,
     step_is_taken,
 )
+from app.doseresponse.rows import row_max
 from app.doseresponse.stack import PaddedCurves
 
 __all__ = ["best_asymptotes", "varpro_fit"]
@@ -66,7 +67,9 @@ def best_asymptotes(
         with np.errstate(divide="ignore", invalid="ignore"):
             resolved = np.clip((say - sab * bottom) / saa, lo_t, hi_t)
         top = np.where(clipped_b & t_free & ~clipped_t, resolved, top)
-    return np.column_stack([top, bottom])
+    solved = np.empty((top.shape[0], 2))
+    solved[:, 0], solved[:, 1] = top, bottom
+    return solved
 
 
 def _with_best_asymptotes(
@@ -106,10 +109,12 @@ def _projected_normal_equations(
         PtP = Phi @ Phi.transpose(0, 2, 1) + (~linear)[:, :, None] * np.eye(2)
         PtP = np.where(np.isfinite(PtP), PtP, np.eye(2))
         a, b, c = PtP[:, 0, 0], PtP[:, 0, 1], PtP[:, 1, 1]
-        inverse = (
-            np.stack([np.column_stack([c, -b]), np.column_stack([-b, a])], axis=1)
-            / (a * c - b * b)[:, None, None]
-        )
+        det = a * c - b * b
+        inverse = np.empty_like(PtP)  # [[c, -b], [-b, a]] / det, entry by entry
+        np.divide(c, det, out=inverse[:, 0, 0])
+        np.divide(-b, det, out=inverse[:, 0, 1])
+        inverse[:, 1, 0] = inverse[:, 0, 1]
+        np.divide(a, det, out=inverse[:, 1, 1])
         coef = inverse @ (Phi @ Ja.transpose(0, 2, 1))
         Jk = Ja - coef.transpose(0, 2, 1) @ Phi  # Kaufman: Jacobian of the projected residual
     return normal_equations(Jk, r)
@@ -167,7 +172,7 @@ def varpro_fit(
         better = np.isfinite(cost_new) & (cost_new < old)
         step = new_alpha - alpha
         take = step_is_taken(better, at_min, old, cost_new) & running
-        tiny_step = np.max(np.abs(step) / (np.abs(alpha) + 1.0), axis=1) <= 1e-12
+        tiny_step = row_max(np.abs(step) / (np.abs(alpha) + 1.0)) <= 1e-12
         stalled = Damping(st.lam, st.nu).update(step, g, A, old, cost_new, better)
         st.theta[take] = cand[take]
         st.cost[take] = cost_new[take]

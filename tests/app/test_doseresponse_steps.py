@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from app.doseresponse.objective import lm_step, residual_sum_of_squares
+from app.doseresponse.rows import row_all, row_any, row_max
 from app.doseresponse.stack import collapse_replicates, pack_curves
 
 
@@ -70,3 +71,19 @@ def test_lm_step_leaves_fixed_parameters_alone_and_flags_degenerate_systems() ->
     step, converged = lm_step(A, g, np.full(2, 1e-3), free, np.zeros((2, 3)), 1e-5)
     assert step[0, 2] == 0.0 and np.all(np.isfinite(step[0]))
     assert np.all(np.isnan(step[1])) and not converged[1]
+
+
+@pytest.mark.parametrize("k", [1, 2, 4])
+def test_the_row_reductions_equal_numpys_nan_and_signs_included(k: int) -> None:
+    rng = np.random.default_rng(k)
+    a = rng.normal(size=(500, k)) * 10.0 ** rng.integers(-300, 300, size=(500, k))
+    a[rng.random(a.shape) < 0.05] = np.nan
+    a[rng.random(a.shape) < 0.05] = np.inf
+    a[rng.random(a.shape) < 0.05] = -np.inf
+    np.testing.assert_array_equal(row_max(a), np.max(a, axis=1))
+    flags = rng.random((500, k)) < 0.5
+    np.testing.assert_array_equal(row_any(flags), np.any(flags, axis=1))
+    np.testing.assert_array_equal(row_all(flags), np.all(flags, axis=1))
+    for reduced in (row_max(a), row_any(flags), row_all(flags)):
+        assert reduced.shape == (500,)
+        assert not np.shares_memory(reduced, a) and not np.shares_memory(reduced, flags)
