@@ -41,6 +41,7 @@ from scipy.optimize import OptimizeWarning, curve_fit
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's app, not an installed one
 
 from app.doseresponse import HillFit, fit_hill_many, hill
+from app.doseresponse.start import ASYMPTOTE_SPANS, DECADES_BEYOND_RANGE, HILL_LIMIT
 
 T = TypeVar("T")
 PAPER_CONC_UM = np.array([0.0001, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 100])
@@ -109,7 +110,36 @@ def loop_comparison(curves: list[tuple[np.ndarray, np.ndarray]], fits: list[Hill
         f"                                status ok: {agreement(only_ok, ic50_loop)}",
         f"                                where they differ (status ok, > 1e-6): the engine's RSS is the "
         f"lower in {lower} of {differ.size}",
+        rss_comparison(curves, fits, tight),
     ]
+
+
+def rss_comparison(curves: list[tuple[np.ndarray, np.ndarray]], fits: list[HillFit], loop: np.ndarray) -> str:
+    """Who fits better, every status: the engine's RSS against the tight loop's ``loop`` (n_curves, 4)
+    where both have one, and how many of the loop's better fits lie outside the engine's search box
+    (|hill| > HILL_LIMIT, the IC50 more than DECADES_BEYOND_RANGE decades beyond the tested range, or top
+    or bottom more than ASYMPTOTE_SPANS data ranges beyond the responses)."""
+    lower = same = higher = outside = 0
+    for (x, y), fit, p in zip(curves, fits, loop, strict=True):
+        if fit.rss is None or not np.all(np.isfinite(p)):
+            continue
+        rss_loop = float(((y - _log_logistic(np.log(x), *p)) ** 2).sum())
+        if fit.rss > rss_loop * (1 + 1e-6):
+            higher += 1
+            log10_ic50, (lo, hi) = p[3] / np.log(10), np.log10(fit.tested_range_um)
+            beyond = not lo - DECADES_BEYOND_RANGE <= log10_ic50 <= hi + DECADES_BEYOND_RANGE
+            span = ASYMPTOTE_SPANS * (y.max() - y.min())
+            far = not (y.min() - span <= min(p[0], p[1]) and max(p[0], p[1]) <= y.max() + span)
+            outside += int(abs(p[2]) > HILL_LIMIT or beyond or far)
+        elif fit.rss < rss_loop * (1 - 1e-6):
+            lower += 1
+        else:
+            same += 1
+    return (
+        f"RSS     engine vs tight loop  : every status, {lower + same + higher} curves: the same (1e-6) in "
+        f"{same}, the engine's lower in {lower}, higher in {higher} (of these, the loop's optimum lies "
+        f"outside the engine's search box in {outside})"
+    )
 
 
 def engine_ic50(fits: list[HillFit]) -> np.ndarray:

@@ -21,15 +21,18 @@ reported RSS, R², F-test and standard error is still that of the wells.
 1. Self-starting values (:func:`guess`, as drc does, from the wells): asymptotes from the data range,
    slope and midpoint from a straight line through the logit-transformed responses against ln x.
 2. First attempt: Levenberg–Marquardt from there (SciPy's ``least_squares(method="lm")`` iteration,
-   vectorised over curves: one 4 × 4 system per curve and iteration). The optimum is taken when it is
-   finite, lies in the plausibility box (``HILL_MIN`` ≤ |hill| ≤ ``HILL_LIMIT``, IC50 within
+   vectorised over curves: one 4 × 4 system per curve and iteration; at most 40). The optimum is taken
+   when it is finite, lies in the plausibility box (``HILL_MIN`` ≤ |hill| ≤ ``HILL_LIMIT``, IC50 within
    ``DECADES_BEYOND_RANGE`` decades of the tested concentrations, top and bottom within 10 data ranges of
    the data) and shows a significant effect. Accepted optima get a few full Newton steps (exact Hessian),
    which end at the optimum to rounding error.
 3. Otherwise (flat or partial data, an optimum outside the box, no convergence) a bounded multi-start,
    vectorised over curves and starts: variable projection (top and bottom solved exactly for each slope
-   and midpoint, Levenberg–Marquardt on those two) in the box, from the self-starting values; then, where
-   that found no converged optimum, an optimum on the edge of the box, or no significant effect although
+   and midpoint, Levenberg–Marquardt on those two) in the box, from the self-starting values, or from
+   where the first attempt got to when it ran out of iterations inside the box (it was crawling towards
+   an optimum, often a steep drop between two concentrations; restarted from the self-starting values the
+   bounded fit can end in a worse one at the edge of the box); then, where that found no converged
+   optimum, an IC50 on the edge of the box or a slope at ``HILL_MIN``, or no significant effect although
    the responses trend with concentration, 8 more starts (hill 1 and 3 at four midpoints over the tested
    range). Each start runs with a negative slope too where top or bottom is fixed; with both free,
    ``(top, bottom, hill)`` and ``(bottom, top, -hill)`` are the same curve and the mirrored run would find

@@ -68,11 +68,11 @@ def _run_starts(
 
 
 def _needs_more_starts(stack: PaddedCurves, best: _Best, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """Curves whose first starts found nothing finite, a significant effect that did not converge or sits
-    on the edge of the box (often a poor local optimum), or no significant effect although the responses
-    trend with log concentration."""
+    """Curves whose first starts found nothing finite, a significant effect that did not converge or whose
+    IC50 or slope (at HILL_MIN) sits on the edge of the box (often a poor local optimum), or no significant
+    effect although the responses trend with log concentration."""
     significant = flat_line_test(stack, best.rss).p_value < P_NO_EFFECT
-    edge = at_bound(best.theta, lo, hi)[:, HILL:]
+    edge = at_bound(best.theta, lo, hi)[:, LOG_IC50:]
     tight_hill = 1e-9 * (np.abs(best.theta[:, HILL]) + 1.0)
     on_edge = (np.abs(best.theta[:, HILL]) <= HILL_MIN + tight_hill) | np.any(edge, axis=1)
     return np.flatnonzero(
@@ -99,14 +99,20 @@ def _runs(
     return np.concatenate([rows, rows[mirror]]), np.concatenate([index, index[mirror]]), sign
 
 
-def multistart(stack: PaddedCurves, theta0: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Bounded multi-start on stacked curves with self-starting values ``theta0`` (n_curves, 4).
+def multistart(
+    stack: PaddedCurves, first: np.ndarray, theta0: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Bounded multi-start on stacked curves from ``first`` (n_curves, 4), with self-starting values
+    ``theta0`` (n_curves, 4).
 
     Each run is a :func:`~app.doseresponse.varpro.varpro_fit` in the plausibility box, with hill in
-    [HILL_MIN, HILL_LIMIT] or [-HILL_LIMIT, -HILL_MIN]. Stage 1 starts from the self-starting values with
-    each sign of the slope. Stage 2, for curves whose stage 1 found nothing finite, a significant effect
-    that did not converge or sits on the edge of the box, or no significant effect although the responses
-    trend with log concentration, starts from hill ±1 and ±3 at four midpoints spread over the tested range.
+    [HILL_MIN, HILL_LIMIT] or [-HILL_LIMIT, -HILL_MIN]. Stage 1 starts from ``first`` (the self-starting
+    values, or where the first attempt got to) with each sign of the slope. Stage 2, for curves whose
+    stage 1 found nothing finite, a significant effect that did not converge or whose IC50 sits on the edge
+    of the box, a slope at HILL_MIN, or no significant effect although the responses trend with log
+    concentration, starts from ``theta0`` with hill ±1 and ±3 at four midpoints spread over the tested range.
+    (A slope at HILL_LIMIT is a step the data ask for, not a poor local optimum: on 5 × 1,000 benchmark
+    curves the stage-2 starts never found a lower RSS for one.)
     The negative slopes are tried only where top or bottom is fixed (:func:`_runs`). A converged
     run beats one that hit the iteration limit; then the lowest RSS wins.
 
@@ -123,7 +129,7 @@ def multistart(stack: PaddedCurves, theta0: np.ndarray) -> tuple[np.ndarray, np.
     best = _Best(n)
 
     rows, _, sign = _runs(stack, np.arange(n), 1)
-    starts = theta0[rows].copy()
+    starts = first[rows].copy()
     starts[:, HILL] = sign * np.clip(np.abs(starts[:, HILL]), HILL_MIN, HILL_LIMIT)
     _run_starts(stack, lo, hi, rows, starts, best)
 

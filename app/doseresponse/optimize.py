@@ -79,6 +79,11 @@ def fit_batch(stack: PaddedCurves, theta0: np.ndarray) -> tuple[np.ndarray, np.n
     """Stacked curves: batched Levenberg–Marquardt from the self-starting values ``theta0`` (n_curves, 4),
     else the multi-start, each optimum Newton-polished.
 
+    A curve that hit the first attempt's iteration limit inside the plausibility box starts the multi-start
+    from its last iterate rather than from ``theta0``: it was on its way to an optimum, which the bounded
+    fit then reaches, where a restart from ``theta0`` often ends in a worse local optimum at the edge of
+    the box (an IC50 extrapolated out of the tested range with a higher RSS).
+
     Returns
     -------
     theta : numpy.ndarray, shape (n_curves, 4)
@@ -93,7 +98,10 @@ def fit_batch(stack: PaddedCurves, theta0: np.ndarray) -> tuple[np.ndarray, np.n
     rest = np.flatnonzero(~good)
     if rest.size:
         sub = stack.take(rest)
-        best, found, settled = multistart(sub, theta0[rest])
+        lo, hi = plausibility_box(sub)
+        unfinished = ~converged[rest] & _inside_box(theta[rest], lo, hi)  # hit the iteration limit in the box
+        starts = np.where(unfinished[:, None], theta[rest], theta0[rest])
+        best, found, settled = multistart(sub, starts, theta0[rest])
         if found.any():
             best[found] = newton_polish(sub.take(found), best[found])
         theta[rest] = best
