@@ -17,7 +17,9 @@ The baseline is the loop a careful user writes (log-IC50 parameter, a start from
 
 Both run in this process, in turn (engine, loop, engine, loop, …; the fastest run of each counts); the ratio
 of their times is the figure (on a machine shared with other jobs, the CPU-time ratio is the steadier one).
-IC50 agreement is printed where both converged.
+IC50 agreement is printed where both converged, and for every status which of the two fits has the lower
+RSS (the engine searches a box: |hill| ≤ 10, the IC50 within 3 decades of the tested range, top and bottom
+within 10 data ranges; the loop is unbounded).
 
 Usage::
 
