@@ -43,7 +43,8 @@ from scipy.optimize import OptimizeWarning, curve_fit
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's app, not an installed one
 
 from app.doseresponse import HillFit, fit_hill_many, hill
-from app.doseresponse.start import ASYMPTOTE_SPANS, DECADES_BEYOND_RANGE, HILL_LIMIT
+from app.doseresponse.stack import pack_curves
+from app.doseresponse.start import plausibility_box
 
 T = TypeVar("T")
 PAPER_CONC_UM = np.array([0.0001, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 100])
@@ -119,20 +120,16 @@ def loop_comparison(curves: list[tuple[np.ndarray, np.ndarray]], fits: list[Hill
 def rss_comparison(curves: list[tuple[np.ndarray, np.ndarray]], fits: list[HillFit], loop: np.ndarray) -> str:
     """Who fits better, every status: the engine's RSS against the tight loop's ``loop`` (n_curves, 4)
     where both have one, and how many of the loop's better fits lie outside the engine's search box
-    (|hill| > HILL_LIMIT, the IC50 more than DECADES_BEYOND_RANGE decades beyond the tested range, or top
-    or bottom more than ASYMPTOTE_SPANS data ranges beyond the responses)."""
+    (``app.doseresponse.start.plausibility_box``)."""
+    lo, hi = plausibility_box(pack_curves(curves, [None] * len(curves), [None] * len(curves)))
     lower = same = higher = outside = 0
-    for (x, y), fit, p in zip(curves, fits, loop, strict=True):
+    for (x, y), fit, p, p_lo, p_hi in zip(curves, fits, loop, lo, hi, strict=True):
         if fit.rss is None or not np.all(np.isfinite(p)):
             continue
         rss_loop = float(((y - _log_logistic(np.log(x), *p)) ** 2).sum())
         if fit.rss > rss_loop * (1 + 1e-6):
             higher += 1
-            log10_ic50, (lo, hi) = p[3] / np.log(10), np.log10(fit.tested_range_um)
-            beyond = not lo - DECADES_BEYOND_RANGE <= log10_ic50 <= hi + DECADES_BEYOND_RANGE
-            span = ASYMPTOTE_SPANS * (y.max() - y.min())
-            far = not (y.min() - span <= min(p[0], p[1]) and max(p[0], p[1]) <= y.max() + span)
-            outside += int(abs(p[2]) > HILL_LIMIT or beyond or far)
+            outside += int(np.any((p < p_lo) | (p > p_hi)))
         elif fit.rss < rss_loop * (1 - 1e-6):
             lower += 1
         else:

@@ -72,9 +72,9 @@ def _needs_more_starts(stack: PaddedCurves, best: _Best, lo: np.ndarray, hi: np.
     IC50 or slope (at HILL_MIN) sits on the edge of the box (often a poor local optimum), or no significant
     effect although the responses trend with log concentration."""
     significant = flat_line_test(stack, best.rss).p_value < P_NO_EFFECT
-    edge = at_bound(best.theta, lo, hi)[:, LOG_IC50:]
     tight_hill = 1e-9 * (np.abs(best.theta[:, HILL]) + 1.0)
-    on_edge = (np.abs(best.theta[:, HILL]) <= HILL_MIN + tight_hill) | np.any(edge, axis=1)
+    flat_slope = np.abs(best.theta[:, HILL]) <= HILL_MIN + tight_hill
+    on_edge = flat_slope | at_bound(best.theta, lo, hi)[:, LOG_IC50]
     return np.flatnonzero(
         ~np.isfinite(best.rss)
         | (significant & (~best.converged | on_edge))

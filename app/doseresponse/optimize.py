@@ -21,16 +21,14 @@ def _inside_box(theta: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray
     return row_all((theta >= lo) & (theta <= hi)) & (np.abs(theta[:, HILL]) >= HILL_MIN)
 
 
-def _acceptable(stack: PaddedCurves, theta: np.ndarray, rss: np.ndarray) -> np.ndarray:
+def _acceptable(stack: PaddedCurves, theta: np.ndarray, rss: np.ndarray, inside: np.ndarray) -> np.ndarray:
     """Whether a first-attempt optimum is taken as it is, without the fallback.
 
-    It must be finite, inside the plausibility box with |hill| ≥ HILL_MIN, and a significant effect
-    (F-test p < P_NO_EFFECT). Everything else, flat data included, goes to the bounded multi-start, whose
-    result does not depend on which first attempt (single or batched) was made.
+    It must be finite, ``inside`` the plausibility box with |hill| ≥ HILL_MIN (:func:`_inside_box`), and a
+    significant effect (F-test p < P_NO_EFFECT). Everything else, flat data included, goes to the bounded
+    multi-start, whose result does not depend on which first attempt (single or batched) was made.
     """
-    lo, hi = plausibility_box(stack)
     finite = row_all(np.isfinite(theta)) & np.isfinite(rss)
-    inside = _inside_box(theta, lo, hi)
     return finite & inside & (flat_line_test(stack, rss).p_value < P_NO_EFFECT)
 
 
@@ -92,14 +90,14 @@ def fit_batch(stack: PaddedCurves, theta0: np.ndarray) -> tuple[np.ndarray, np.n
         Whether a finite optimum exists, and whether it converged.
     """
     theta, converged = lm_batch(stack, theta0)
-    good = converged & _acceptable(stack, theta, residual_sum_of_squares(stack, theta))
+    inside = _inside_box(theta, *plausibility_box(stack))
+    good = converged & _acceptable(stack, theta, residual_sum_of_squares(stack, theta), inside)
     if good.any():
         theta[good] = newton_polish(stack.take(good), theta[good])
     rest = np.flatnonzero(~good)
     if rest.size:
         sub = stack.take(rest)
-        lo, hi = plausibility_box(sub)
-        unfinished = ~converged[rest] & _inside_box(theta[rest], lo, hi)  # hit the iteration limit in the box
+        unfinished = ~converged[rest] & inside[rest]  # hit the iteration limit in the box
         starts = np.where(unfinished[:, None], theta[rest], theta0[rest])
         best, found, settled = multistart(sub, starts, theta0[rest])
         if found.any():
